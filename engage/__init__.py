@@ -1,0 +1,141 @@
+"""Engage: citizen and stakeholder engagement for public-sector innovation."""
+
+import logging
+import os
+
+from flask import Flask, abort, g, has_request_context, request, session
+from flask_babel import format_datetime, get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+from engage.config import check_production_safety, load_config
+from engage import extensions
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the Flask application: configuration, extensions, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if config_overrides:
+        app.config.update(config_overrides)
+    check_production_safety(app.config)
+    logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_guards(app)
+    _register_template_helpers(app)
+
+    from engage.cli import register_commands
+    from engage.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    from flask import current_app
+
+    if not has_request_context():
+        return None
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(list(languages))
+
+
+def _init_extensions(app: Flask) -> None:
+    from engage import models  # noqa: F401  (registers every model on the metadata)
+    from engage.db import render_migration_item
+
+    # `engage.db` is a submodule, so the extension is always reached through `extensions`.
+    db = extensions.db
+    db.init_app(app)
+    migrations = os.path.join(os.path.dirname(app.root_path), "migrations")
+    extensions.migrate.init_app(
+        app, db, directory=migrations, render_as_batch=True, compare_type=True,
+        render_item=render_migration_item,
+    )
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app, locale_selector=_select_locale)
+    login_manager = extensions.login_manager
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from engage.auth.models import User
+
+        ident, _, version = user_id.partition(":")
+        if not (ident.isascii() and ident.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        user = extensions.db.session.get(User, int(ident))
+        if user is None or user.session_version != int(version) or user.suspended_at:
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from engage.auth.views import bp as auth_bp
+    from engage.challenges.views import bp as challenges_bp
+    from engage.ideas.views import bp as ideas_bp
+
+    app.register_blueprint(challenges_bp)
+    app.register_blueprint(ideas_bp)
+    app.register_blueprint(auth_bp)
+
+
+def _register_request_guards(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL cannot store NUL characters; no legitimate form or link has them.
+        values = [request.path, *request.args.values()]
+        if request.method == "POST":
+            values.extend(request.form.values())
+        if any("\x00" in value for value in values):
+            abort(400, description=_l("The request contains characters that are not allowed."))
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+        )
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from engage.challenges.states import PHASE_RULES
+    from engage.db import now_utc
+    from engage.ideas import permissions as idea_permissions
+    from engage.text import plain_excerpt, render_markdown
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["excerpt"] = plain_excerpt
+    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
+        format_datetime(value, fmt) if value else ""
+    )
+
+    @app.context_processor
+    def inject_helpers():
+        if "now" not in g:
+            g.now = now_utc()
+        return {
+            "now": g.now,
+            "phase_rules": PHASE_RULES,
+            "languages": app.config["LANGUAGES"],
+            "site_name": app.config["SITE_NAME"],
+            "current_locale": lambda: str(get_locale() or "en"),
+            **{name: getattr(idea_permissions, name) for name in (
+                "can_submit_idea", "can_vote_idea", "can_comment_idea", "can_edit_idea",
+                "can_withdraw_idea", "can_participate",
+            )},
+        }

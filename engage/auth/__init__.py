@@ -1,0 +1,1 @@
+"""Accounts: registration, verification, sign-in, password reset and profile."""

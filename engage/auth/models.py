@@ -1,0 +1,62 @@
+"""People with an account: citizens and businesses, and the site admins among them."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engage.db import TimestampMixin, UTCDateTime
+from engage.extensions import db
+
+ACCOUNT_TYPES = ("citizen", "business")
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("account_type IN ('citizen', 'business')", name="account_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased by the services, so the unique constraint is case-blind.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    account_type: Mapped[str] = mapped_column(String(16), default="citizen")
+    organisation_name: Mapped[str | None] = mapped_column(String(120))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped on password change or reset: every session and remember-me cookie that
+    # carries an older value stops working.
+    session_version: Mapped[int] = mapped_column(default=1)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.account_type}>"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_business(self) -> bool:
+        return self.account_type == "business"
+
+    @property
+    def public_name(self) -> str:
+        """The name shown on public pages: the organisation for businesses."""
+        if self.is_business and self.organisation_name:
+            return self.organisation_name
+        return self.display_name

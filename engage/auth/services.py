@@ -1,0 +1,210 @@
+"""Accounts: registration, e-mail verification, sign-in, password reset, profile.
+
+Services flush, never commit. Answers never reveal whether an address has an account.
+"""
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from engage import mail
+from engage.auth.models import User
+from engage.db import now_utc
+from engage.errors import NotPermitted, ValidationFailed
+from engage.extensions import db
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+VERIFY, RESET = "verify-email", "reset-password"
+
+# Checked when an address is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=purpose)
+
+
+def make_token(user: User, purpose: str) -> str:
+    """Sign a link token that stops working once used (it names the state it changes)."""
+    if purpose == VERIFY:
+        payload = {"u": user.id, "e": user.email}
+    else:
+        payload = {"u": user.id, "v": user.session_version}
+    return _serializer(purpose).dumps(payload)
+
+
+def _load_token(token: str, purpose: str, max_age_key: str) -> User:
+    invalid = ValidationFailed(_l("This link is invalid or has already been used."))
+    try:
+        payload = _serializer(purpose).loads(token, max_age=current_app.config[max_age_key])
+    except SignatureExpired:
+        raise ValidationFailed(_l("This link has expired. Please ask for a new one.")) from None
+    except BadSignature:
+        raise invalid from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        raise invalid
+    user = db.session.get(User, payload["u"])
+    if user is None:
+        raise invalid
+    if purpose == VERIFY and (user.is_verified or payload.get("e") != user.email):
+        raise invalid
+    if purpose == RESET and payload.get("v") != user.session_version:
+        raise invalid
+    return user
+
+
+def register_user(
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    account_type: str = "citizen",
+    organisation_name: str | None = None,
+    locale: str | None = None,
+) -> User | None:
+    """Create an unverified account and send the verification link.
+
+    If the address already has an account, nothing is created: its owner gets an e-mail
+    saying so, and None is returned (the caller answers exactly as on success).
+    Raises ValidationFailed for a business without organisation name.
+    """
+    if account_type not in ("citizen", "business"):
+        raise ValidationFailed(_l("Choose citizen or business."), "account_type")
+    organisation_name = (organisation_name or "").strip() or None
+    if account_type == "business" and not organisation_name:
+        raise ValidationFailed(_l("A business account needs the organisation's name."),
+                               "organisation_name")
+    existing = find_user_by_email(email)
+    if existing is not None:
+        mail.send_to_user(existing, "already_registered")
+        return None
+    user = User(
+        email=normalize_email(email),
+        display_name=display_name.strip(),
+        account_type=account_type,
+        organisation_name=organisation_name if account_type == "business" else None,
+        locale=locale,
+    )
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    """E-mail a fresh verification link, unless the address is already verified."""
+    if not user.is_verified:
+        mail.send_to_user(user, "verify_email", token=make_token(user, VERIFY))
+
+
+def verify_email(token: str) -> User:
+    """Mark the account's address verified. Raises ValidationFailed for a bad link."""
+    user = _load_token(token, VERIFY, "VERIFY_TOKEN_MAX_AGE")
+    user.email_verified_at = now_utc()
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the account for these credentials, or None. Raises NotPermitted if suspended."""
+    user = find_user_by_email(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.check_password(password):
+        return None
+    if user.suspended_at is not None:
+        raise NotPermitted(_l("This account is suspended. Contact the site's operators."))
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """E-mail a reset link if the address has an account; silently do nothing otherwise."""
+    user = find_user_by_email(email)
+    if user is not None:
+        mail.send_to_user(user, "reset_password", token=make_token(user, RESET))
+
+
+def _set_password(user: User, password: str) -> None:
+    user.set_password(password)
+    user.session_version += 1  # signs out every other session and remember-me cookie
+    db.session.flush()
+
+
+def reset_password(token: str, password: str) -> User:
+    """Set a new password from a reset link. Raises ValidationFailed for a bad link."""
+    user = _load_token(token, RESET, "RESET_TOKEN_MAX_AGE")
+    _set_password(user, password)
+    # Following the link proves the address, too.
+    if user.email_verified_at is None:
+        user.email_verified_at = now_utc()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password. Raises ValidationFailed if the current one is wrong."""
+    if not user.check_password(current_password):
+        raise ValidationFailed(_l("Your current password is not correct."),
+                               "current_password")
+    _set_password(user, new_password)
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Make `locale` the account's language. Raises ValidationFailed for an unknown one."""
+    if locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed(_l("Choose one of the offered languages."), "locale")
+    user.locale = locale
+    db.session.flush()
+
+
+def update_profile(user: User, *, display_name: str, locale: str | None,
+                   organisation_name: str | None = None) -> None:
+    """Change the public name, language and (for businesses) organisation name."""
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise ValidationFailed(_l("Choose one of the offered languages."), "locale")
+    organisation_name = (organisation_name or "").strip()
+    if user.is_business and not organisation_name:
+        raise ValidationFailed(_l("A business account needs the organisation's name."),
+                               "organisation_name")
+    user.display_name = display_name.strip()
+    user.locale = locale or None
+    if user.is_business:
+        user.organisation_name = organisation_name
+    db.session.flush()
+
+
+def create_site_admin(email: str, password: str) -> tuple[User, bool]:
+    """Create a verified site admin, or promote the existing account with this address.
+
+    Returns (user, created). An existing account keeps its password.
+    Raises ValidationFailed for an address that is not one.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationFailed(_l("Enter a valid e-mail address."), "email") from None
+    user = find_user_by_email(email)
+    created = user is None
+    if created:
+        user = User(email=normalize_email(email),
+                    display_name=normalize_email(email).split("@")[0][:80],
+                    account_type="citizen", email_verified_at=now_utc())
+        user.set_password(password)
+        db.session.add(user)
+    user.is_admin = True
+    db.session.flush()
+    return user, created

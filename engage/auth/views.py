@@ -1,0 +1,203 @@
+"""Account pages. Every answer about an address reads the same whether it is known or not."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from engage.auth import services
+from engage.auth.forms import (
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
+from engage.errors import NotPermitted, ValidationFailed
+from engage.extensions import db
+from engage.forms import ActionForm, render_form
+from engage.http import safe_next
+from engage.ideas.models import Idea
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("challenges.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            services.register_user(
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                account_type=form.account_type.data,
+                organisation_name=form.organisation_name.data,
+                locale=_current_locale(),
+            )
+        except ValidationFailed as error:
+            return render_form("auth/register.html", form, error)
+        db.session.commit()
+        return render_template("auth/check_email.html", reason="register")
+    return render_form("auth/register.html", form)
+
+
+def _current_locale() -> str | None:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return str(locale) if locale and str(locale) in current_app.config["LANGUAGES"] else None
+
+
+@bp.route("/verify/<token>")
+def verify_email(token: str):
+    try:
+        user = services.verify_email(token)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return render_template("auth/link_problem.html", message=error.message), 400
+    db.session.commit()
+    flash(_("Thank you, your e-mail address is confirmed. You can now take part."), "success")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(url_for("challenges.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/verify/resend", methods=["POST"])
+@login_required
+def resend_verification():
+    form = ActionForm()
+    if form.validate():
+        services.send_verification(current_user)
+        db.session.commit()
+        flash(_("We sent a new confirmation link to your e-mail address."), "success")
+    return redirect(safe_next(form.next.data, url_for("auth.profile")))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated:
+        return redirect(safe_next(form.next.data, url_for("challenges.home")))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except NotPermitted as error:
+            flash(str(error.message), "error")
+            return render_template("auth/login.html", form=form), 403
+        if user is None:
+            flash(_("That e-mail address and password do not match an account."), "error")
+            return render_form("auth/login.html", form)
+        session.pop("locale", None)  # the account's own language takes over
+        login_user(user, remember=form.remember.data)
+        flash(_("You are signed in."), "success")
+        return redirect(safe_next(form.next.data, url_for("challenges.home")))
+    return render_form("auth/login.html", form)
+
+
+@bp.route("/sign-out", methods=["POST"])
+def logout():
+    form = ActionForm()
+    if form.validate() and current_user.is_authenticated:
+        logout_user()
+        flash(_("You are signed out."), "success")
+    return redirect(url_for("challenges.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("auth/check_email.html", reason="reset")
+    return render_form("auth/reset_request.html", form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            return render_template("auth/link_problem.html", message=error.message), 400
+        db.session.commit()
+        logout_user()
+        flash(_("Your password has been changed. Please sign in with the new one."), "success")
+        return redirect(url_for("auth.login"))
+    return render_form("auth/reset_password.html", form)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.locale.data = current_user.locale or ""
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                current_user,
+                display_name=form.display_name.data,
+                locale=form.locale.data or None,
+                organisation_name=form.organisation_name.data,
+            )
+        except ValidationFailed as error:
+            return render_form("auth/profile.html", form, error, ideas=_my_ideas())
+        db.session.commit()
+        flash(_("Your profile has been saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_form("auth/profile.html", form, ideas=_my_ideas())
+
+
+def _my_ideas():
+    from sqlalchemy.orm import selectinload
+
+    return db.session.scalars(
+        select(Idea)
+        .where(Idea.author_id == current_user.id)
+        .options(selectinload(Idea.challenge))
+        .order_by(Idea.created_at.desc(), Idea.id.desc())
+        .limit(100)
+    ).all()
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data,
+                                     form.password.data)
+        except ValidationFailed as error:
+            return render_form("auth/change_password.html", form, error)
+        db.session.commit()
+        # Re-issue this session with the new version; every other one is now invalid.
+        login_user(current_user._get_current_object())
+        flash(_("Your password has been changed. Other devices have been signed out."),
+              "success")
+        return redirect(url_for("auth.profile"))
+    return render_form("auth/change_password.html", form)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """Remember the chosen language: in the session, and on the account if signed in."""
+    form = LanguageForm()
+    if form.validate():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            services.set_locale(current_user, form.locale.data)
+            db.session.commit()
+    else:
+        flash(_("That language is not available."), "error")
+    return redirect(safe_next(form.next.data, url_for("challenges.home")))

@@ -1,0 +1,1 @@
+"""Challenges: the public list, each challenge's page and its ranked ideas."""

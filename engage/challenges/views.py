@@ -1,0 +1,68 @@
+"""Public pages: home, the challenge list with filters, a challenge and its ideas."""
+
+import math
+
+from flask import Blueprint, abort, current_app, g, render_template, request
+from flask_login import current_user
+
+from engage.challenges import queries, states
+from engage.db import now_utc
+from engage.forms import ActionForm
+from engage.http import choice_arg, page_arg
+from engage.ideas.permissions import can_view_challenge
+from engage.ideas.services import voted_idea_ids
+
+bp = Blueprint("challenges", __name__)
+
+
+@bp.route("/")
+def home():
+    now = g.setdefault("now", now_utc())
+    challenges = queries.public_challenges(now)
+    active = [c for c in challenges if c.phase(now) in (states.OPEN, states.VOTING)]
+    others = [c for c in challenges if c not in active][:6]
+    return render_template("challenges/home.html", active=active, others=others)
+
+
+@bp.route("/challenges")
+def index():
+    now = g.setdefault("now", now_utc())
+    filters = {
+        "agency": request.args.get("agency", "")[:80],
+        "phase": choice_arg("phase", queries.PHASE_ORDER, ""),
+        "tag": request.args.get("tag", "")[:40].lower(),
+    }
+    agencies, tags = queries.filter_choices()
+    return render_template(
+        "challenges/index.html",
+        challenges=queries.public_challenges(now, **filters),
+        filters=filters,
+        agencies=agencies,
+        tags=tags,
+        phases=[p for p in states.PHASES if p in queries.PHASE_ORDER],
+    )
+
+
+@bp.route("/challenges/<slug>")
+def show(slug: str):
+    now = g.setdefault("now", now_utc())
+    challenge = queries.challenge_by_slug(slug)
+    if challenge is None or not can_view_challenge(current_user, challenge, now):
+        abort(404)
+    per_page = current_app.config["IDEAS_PER_PAGE"]
+    pages = max(1, math.ceil(challenge.idea_count / per_page))
+    sort = choice_arg("sort", queries.IDEA_SORTS, "votes")
+    page = page_arg(last=pages)
+    ideas = queries.published_ideas_page(challenge, sort, page, per_page)
+    return render_template(
+        "challenges/show.html",
+        challenge=challenge,
+        phase=challenge.phase(now),
+        ideas=ideas,
+        voted=voted_idea_ids(current_user, [idea.id for idea in ideas]),
+        sort=sort,
+        sorts=queries.IDEA_SORTS,
+        page=page,
+        pages=pages,
+        action_form=ActionForm(),
+    )

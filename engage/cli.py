@@ -1,0 +1,42 @@
+"""Thin `flask --app engage …` commands that call services."""
+
+import click
+from flask import Flask, current_app
+
+from engage.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("demo")
+    def demo_command():
+        """Load demo data once (never in production)."""
+        from engage import demo
+
+        if current_app.config["ENGAGE_ENV"] == "production":
+            raise click.ClickException("Demo data is never loaded in production.")
+        created = demo.load_demo_data()
+        db.session.commit()
+        click.echo("Demo data loaded." if created else "Demo data was already there.")
+        click.echo(f"Demo accounts (password: {demo.DEMO_PASSWORD}):")
+        for email, description in demo.DEMO_ACCOUNTS:
+            click.echo(f"  {email:<26} {description}")
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.password_option(prompt="Password for the site admin")
+    def create_admin_command(email: str, password: str):
+        """Create a site admin (or promote an existing account)."""
+        from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN, create_site_admin
+
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise click.ClickException(
+                f"The password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters."
+            )
+        from engage.errors import ValidationFailed
+
+        try:
+            user, created = create_site_admin(email, password)
+        except ValidationFailed as error:
+            raise click.ClickException(str(error.message)) from None
+        db.session.commit()
+        click.echo(("Created" if created else "Promoted") + f" site admin #{user.id}.")

@@ -1,0 +1,95 @@
+"""Configuration from environment variables, with safe development defaults.
+
+Production (ENGAGE_ENV=production) refuses to start without an explicit SECRET_KEY
+and a database URL, and marks cookies secure.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Raised at start-up when production settings are unsafe."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "engage.sqlite")
+    # Hosting platforms hand out postgres:// URLs; we ship the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance_path: str) -> str:
+    """Return a random secret kept in the instance folder, created on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration mapping from the environment."""
+    env = os.environ.get("ENGAGE_ENV", "development")
+    production = env == "production"
+    config = {
+        "ENGAGE_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": LANGUAGES,
+        "SITE_NAME": os.environ.get("SITE_NAME", "Engage"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "engage@localhost"),
+        "MAIL_TIMEOUT": 10,
+        "VERIFY_TOKEN_MAX_AGE": 3 * 24 * 3600,
+        "RESET_TOKEN_MAX_AGE": 3600,
+        "IDEAS_PER_PAGE": 20,
+    }
+    if not production and not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _development_secret(instance_path)
+    return config
+
+
+def check_production_safety(config) -> None:
+    """Refuse settings that must never reach production."""
+    if config.get("ENGAGE_ENV") != "production":
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if len(secret) < 32:
+        raise UnsafeConfiguration(
+            "ENGAGE_ENV=production needs SECRET_KEY set to a random value of 32+ characters."
+        )
+    if not os.environ.get("DATABASE_URL") and not config.get("TESTING"):
+        raise UnsafeConfiguration("ENGAGE_ENV=production needs DATABASE_URL.")

@@ -1,0 +1,171 @@
+"""Demo data for `flask --app engage demo`: an agency, two challenges, ideas, votes, comments.
+
+Loaded once (it checks for the demo agency) and never in production.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engage.agencies.models import Agency, Membership
+from engage.auth.models import User
+from engage.challenges.models import Challenge
+from engage.db import now_utc
+from engage.errors import LimitReached
+from engage.extensions import db
+from engage.ideas import services as ideas, states
+
+DEMO_PASSWORD = "engage-demo"
+DEMO_AGENCY_SLUG = "city-of-example"
+DEMO_ACCOUNTS = [
+    ("admin@example.org", "site admin"),
+    ("agency@example.org", "agency admin, City of Example"),
+    ("moderator@example.org", "moderator, City of Example"),
+    ("citizen@example.org", "citizen"),
+    ("business@example.org", "business, Example Works Ltd"),
+]
+
+GREEN_IDEAS = [
+    ("Plant fruit trees in Riverside Park", "Shade in summer and free fruit for everyone. "
+     "The **community garden group** offered to look after them."),
+    ("Protected bike lanes on Main Street", "Painted lines are not enough: a kerb between "
+     "cars and bikes would make families ride to school."),
+    ("Rain gardens instead of storm drains", "Low planted beds soak up heavy rain and cut "
+     "flooding on *Elm Road*."),
+    ("Repair café in the library", "Once a month, volunteers fix toasters, bikes and "
+     "clothes. Less waste, more neighbours meeting."),
+    ("Solar panels on school roofs", "The schools' flat roofs could power the schools "
+     "and teach pupils about energy."),
+    ("Water refill stations downtown", "Free drinking water to cut plastic bottles."),
+    ("Car-free Sundays in the old town", "Open the streets to people one Sunday a month."),
+    ("Compost collection for flats", "Brown bins for apartment buildings, not only houses."),
+    ("Wildflower verges", "Mow roadside verges twice a year instead of every month."),
+    ("Tool library", "Borrow a drill instead of buying one you use twice a year."),
+    ("Electric bus line to the station", "A quiet, clean shuttle every ten minutes."),
+    ("Shade sails at playgrounds", "Children cannot play in full sun in July."),
+    ("Urban beekeeping on city buildings", "Hives on roofs, honey for the food bank."),
+    ("Street tree adoption", "Residents water the young tree outside their door."),
+    ("Cool roofs programme", "White roofs keep top-floor flats bearable in heatwaves."),
+    ("Seed library", "Swap local seeds at the library desk."),
+    ("Bike parking at every tram stop", "Safe, covered racks so people combine both."),
+    ("Reuse centre at the recycling yard", "Let people take what others bring."),
+]
+
+SERVICE_IDEAS = [
+    ("Book appointments online", "Stop queuing at the town hall: book a slot online and "
+     "get a reminder by text message."),
+    ("One form for moving house", "Tell the city once and every service is updated."),
+    ("Plain-language letters", "Letters anyone can understand, tested with residents."),
+    ("Open data on pot-hole repairs", "Publish reports and repair times as open data."),
+    ("Evening opening on Thursdays", "People who work all day need the desks open later."),
+    ("Sign language video calls", "Deaf residents should reach every service directly."),
+    ("Status tracker for permits", "See where your building permit is, like a parcel."),
+    ("Library card as city pass", "One card for libraries, pools and museums."),
+    ("Accessible PDF forms", "Forms that screen readers can fill in."),
+    ("Multilingual help desk", "Help in the five most spoken languages of the city."),
+    ("Fix-it app for street lights", "Report a broken light with a photo and its place."),
+    ("Benches on the way to the clinic", "Older people need somewhere to rest."),
+    ("Chat with the council in the evening", "A monthly online Q&A with councillors."),
+    ("Pay fines in instalments", "Small monthly payments instead of one large bill."),
+]
+
+COMMENTS = [
+    "Great idea, I would use this every week.",
+    "Has this been tried in another city? It would help to know the costs.",
+    "I agree, but please think of people who use wheelchairs.",
+    "Our neighbourhood association would be happy to help.",
+    "This came up at the last district meeting too.",
+]
+
+
+def _user(email: str, name: str, **extra) -> User:
+    user = User(email=email, display_name=name, email_verified_at=now_utc(), **extra)
+    user.set_password(DEMO_PASSWORD)
+    db.session.add(user)
+    return user
+
+
+def load_demo_data() -> bool:
+    """Create the demo agency, people, challenges, ideas, votes and comments.
+
+    Returns False (and changes nothing) if the demo agency already exists.
+    """
+    if db.session.scalar(select(Agency).where(Agency.slug == DEMO_AGENCY_SLUG)):
+        return False
+    now = now_utc()
+    _user("admin@example.org", "Site Admin", is_admin=True)
+    agency_admin = _user("agency@example.org", "Alex Agency")
+    moderator = _user("moderator@example.org", "Morgan Moderator")
+    citizen = _user("citizen@example.org", "Chris Citizen")
+    business = _user("business@example.org", "Bo Business", account_type="business",
+                     organisation_name="Example Works Ltd")
+    neighbours = [_user(f"resident{n}@example.org", f"Resident {n}") for n in range(1, 13)]
+    agency = Agency(name="City of Example", slug=DEMO_AGENCY_SLUG,
+                    description="The city council of Example.",
+                    website="https://example.org")
+    db.session.add(agency)
+    db.session.add_all([
+        Membership(agency=agency, user=agency_admin, role="admin"),
+        Membership(agency=agency, user=moderator, role="moderator"),
+    ])
+    green = Challenge(
+        agency=agency, slug="greener-city", title="A greener, cooler city",
+        summary="How can we make Example greener and cooler in hot summers?",
+        body="Summers are getting hotter. We are looking for ideas that bring **shade, "
+             "water and nature** into every neighbourhood.\n\n- Small and quick ideas are "
+             "welcome\n- So are big ones",
+        opens_at=now - timedelta(days=10), submissions_close_at=now + timedelta(days=20),
+        voting_closes_at=now + timedelta(days=30), published_at=now - timedelta(days=10),
+        moderation_mode="post", vote_limit=None, allow_business=True,
+        tags=ideas.resolve_tags(["environment", "climate"]),
+    )
+    services_challenge = Challenge(
+        agency=agency, slug="better-city-services", title="Better city services",
+        summary="Which city services should be easier, faster or fairer?",
+        body="Tell us where dealing with the city is hard, and how to fix it.",
+        opens_at=now - timedelta(days=40), submissions_close_at=now - timedelta(days=5),
+        voting_closes_at=now + timedelta(days=10), published_at=now - timedelta(days=40),
+        moderation_mode="pre", vote_limit=5, allow_business=True,
+        tags=ideas.resolve_tags(["services", "digital"]),
+    )
+    db.session.add_all([green, services_challenge])
+    db.session.flush()
+
+    authors = [citizen, business, *neighbours]
+    voters = [citizen, business, *neighbours]
+    _add_ideas(green, GREEN_IDEAS, authors, voters, submitted_at=now)
+    _add_ideas(services_challenge, SERVICE_IDEAS, authors, voters,
+               submitted_at=now - timedelta(days=20))
+    return True
+
+
+def _add_ideas(challenge, texts, authors, voters, submitted_at) -> None:
+    """Submit the ideas, moderate some into varied states, then vote and comment."""
+    published = []
+    for index, (title, body) in enumerate(texts):
+        author = authors[index % len(authors)]
+        idea = ideas.submit_idea(author, challenge, title=title, body=body,
+                                 tags="demo", now=submitted_at)
+        outcome = index % 9
+        if challenge.is_pre_moderated:
+            if outcome == 3:
+                states.apply_transition(idea, "reject", "Already planned for next year.")
+                continue
+            if outcome == 5:
+                states.apply_transition(idea, "request_changes",
+                                        "Please say which district you mean.")
+                continue
+            if outcome == 7:
+                continue  # stays pending, for the moderation queue
+            states.apply_transition(idea, "publish")
+        published.append(idea)
+    db.session.flush()
+    for index, idea in enumerate(published):
+        for voter in voters[: (len(texts) - index) % len(voters)]:
+            try:
+                ideas.cast_vote(voter, idea)
+            except LimitReached:  # some demo voters use up their votes: that is fine
+                continue
+        for offset in range(index % 3):
+            commenter = voters[(index + offset) % len(voters)]
+            ideas.add_comment(commenter, idea, COMMENTS[(index + offset) % len(COMMENTS)])

@@ -1,0 +1,1 @@
+"""Ideas, votes and comments: citizen participation."""

@@ -1,0 +1,125 @@
+"""Ideas submitted to challenges, the votes they get and the comments on them."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engage.challenges.models import Tag
+from engage.db import TimestampMixin, UTCDateTime, now_utc
+from engage.extensions import db
+from engage.ideas import states
+
+TITLE_MAX = 140
+BODY_MAX = 10_000
+COMMENT_MAX = 5_000
+LOCATION_MAX = 200
+
+DECISIONS = ("none", "shortlisted", "accepted", "declined")
+PIPELINE_STAGES = ("backlog", "concept", "validation", "development", "deployment",
+                   "implemented", "discontinued")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+idea_tags = db.Table(
+    "idea_tags",
+    Column("idea_id", Integer, ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+)
+
+
+class Idea(TimestampMixin, db.Model):
+    __tablename__ = "ideas"
+    __table_args__ = (
+        CheckConstraint(_in("moderation_state", states.MODERATION_STATES),
+                        name="moderation_state"),
+        CheckConstraint(_in("decision", DECISIONS), name="decision"),
+        CheckConstraint(f"pipeline_stage IS NULL OR {_in('pipeline_stage', PIPELINE_STAGES)}",
+                        name="pipeline_stage"),
+        CheckConstraint("vote_count >= 0 AND comment_count >= 0", name="counters"),
+        # One index per sort order of the challenge page (published ideas only).
+        Index("ix_ideas_by_votes", "challenge_id", "moderation_state", "vote_count", "id"),
+        Index("ix_ideas_by_newest", "challenge_id", "moderation_state", "published_at", "id"),
+        Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count",
+              "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    body: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
+    moderation_state: Mapped[str] = mapped_column(String(20))
+    moderation_reason: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"))
+    decision: Mapped[str] = mapped_column(String(16), default="none")
+    decision_response: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pipeline_stage: Mapped[str | None] = mapped_column(String(16))
+    external_ref: Mapped[str | None] = mapped_column(String(120))
+    vote_count: Mapped[int] = mapped_column(default=0)
+    comment_count: Mapped[int] = mapped_column(default=0)
+
+    challenge = relationship("Challenge")
+    author = relationship("User")
+    tags: Mapped[list[Tag]] = relationship(secondary=idea_tags, order_by=Tag.name)
+
+    def __repr__(self) -> str:
+        return f"<Idea {self.id} {self.moderation_state}>"
+
+    @property
+    def is_published(self) -> bool:
+        return self.moderation_state == states.PUBLISHED
+
+    @property
+    def state_label(self):
+        return states.STATE_LABELS[self.moderation_state]
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "voter_id"),
+        Index("ix_votes_voter_challenge", "voter_id", "challenge_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Copied from the idea so a challenge's vote limit is one indexed count.
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<Vote {self.voter_id}→{self.idea_id}>"
+
+
+class Comment(TimestampMixin, db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_idea_created", "idea_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    is_hidden: Mapped[bool] = mapped_column(default=False)
+
+    author = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Comment {self.id} on {self.idea_id}>"

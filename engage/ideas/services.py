@@ -1,0 +1,208 @@
+"""Use cases of citizen participation: submit, edit and withdraw ideas, vote, comment.
+
+Each service checks the same predicate the views show, changes the models, keeps the
+stored counters in the same transaction, and flushes; the caller commits.
+"""
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from engage.auth.models import User
+from engage.challenges.models import Challenge, Tag
+from engage.errors import LimitReached, NotPermitted, ValidationFailed
+from engage.extensions import db
+from engage.ideas import states
+from engage.ideas.models import Comment, Idea, Vote
+from engage.ideas.permissions import (
+    can_comment_idea,
+    can_edit_idea,
+    can_submit_idea,
+    can_vote_idea,
+    can_withdraw_idea,
+)
+
+MAX_TAGS = 5
+TAG_MAX = 40
+
+
+def _require(verdict) -> None:
+    if not verdict:
+        raise NotPermitted(verdict.reason)
+
+
+def parse_tags(text: str | None) -> list[str]:
+    """Split comma-separated tags into distinct, lower-case names. Raises ValidationFailed."""
+    names: list[str] = []
+    for raw in (text or "").split(","):
+        name = " ".join(raw.split()).lower()
+        if name and name not in names:
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationFailed(_l("Use at most %(count)d tags.", count=MAX_TAGS), "tags")
+    if any(len(name) > TAG_MAX for name in names):
+        raise ValidationFailed(_l("Each tag can be at most %(count)d characters long.",
+                                  count=TAG_MAX), "tags")
+    return names
+
+
+def resolve_tags(names: list[str]) -> list[Tag]:
+    """Return Tag rows for the names, creating the missing ones."""
+    if not names:
+        return []
+    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    for name in names:
+        if name not in found:
+            try:
+                with db.session.begin_nested():
+                    tag = Tag(name=name)
+                    db.session.add(tag)
+            except IntegrityError:  # created meanwhile by a concurrent request
+                tag = db.session.scalar(select(Tag).where(Tag.name == name))
+            found[name] = tag
+    return [found[name] for name in names]
+
+
+def submit_idea(
+    author: User,
+    challenge: Challenge,
+    *,
+    title: str,
+    body: str,
+    tags: str = "",
+    location: str | None = None,
+    now: datetime | None = None,
+) -> Idea:
+    """Create an idea: pending under pre-moderation, else published at once.
+
+    Raises NotPermitted outside the open phase or for someone who may not take part,
+    ValidationFailed for bad tags.
+    """
+    _require(can_submit_idea(author, challenge, now))
+    idea = Idea(
+        challenge=challenge,
+        author=author,
+        title=title.strip(),
+        body=body,
+        location=(location or "").strip() or None,
+        tags=resolve_tags(parse_tags(tags)),
+    )
+    states.enter_initial_state(idea, challenge.is_pre_moderated)
+    db.session.add(idea)
+    db.session.flush()
+    return idea
+
+
+def edit_idea(
+    author: User,
+    idea: Idea,
+    *,
+    title: str,
+    body: str,
+    tags: str = "",
+    location: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Change an idea's text; an idea sent back for changes returns to the queue."""
+    _require(can_edit_idea(author, idea, now))
+    idea.title = title.strip()
+    idea.body = body
+    idea.location = (location or "").strip() or None
+    idea.tags = resolve_tags(parse_tags(tags))
+    if idea.moderation_state == states.CHANGES_REQUESTED:
+        states.apply_transition(idea, "resubmit")
+    db.session.flush()
+
+
+def withdraw_idea(author: User, idea: Idea, now: datetime | None = None) -> None:
+    """Take an idea back; it leaves public lists but keeps its history."""
+    _require(can_withdraw_idea(author, idea, now))
+    states.apply_transition(idea, "withdraw")
+    db.session.flush()
+
+
+def _insert_ignoring_duplicates(model):
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing()
+
+
+def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
+    """Add the voter's vote; return False if it was already there.
+
+    The count rises in SQL only when a row was really inserted, so it never drifts.
+    With a vote limit, the voter's row is locked first so concurrent votes cannot
+    both pass the check. Raises NotPermitted or LimitReached.
+    """
+    _require(can_vote_idea(voter, idea, now))
+    challenge = idea.challenge
+    if challenge.vote_limit is not None:
+        db.session.execute(select(User.id).where(User.id == voter.id).with_for_update())
+        already = db.session.scalar(
+            select(Vote.id).where(Vote.idea_id == idea.id, Vote.voter_id == voter.id)
+        )
+        if already is not None:
+            return False
+        used = db.session.scalar(
+            select(func.count(Vote.id)).where(
+                Vote.voter_id == voter.id, Vote.challenge_id == challenge.id
+            )
+        )
+        if used >= challenge.vote_limit:
+            raise LimitReached(
+                _l("You have used all %(limit)d of your votes in this challenge. "
+                   "Take one back to vote for this idea.", limit=challenge.vote_limit)
+            )
+    inserted = db.session.execute(
+        _insert_ignoring_duplicates(Vote).values(
+            idea_id=idea.id, voter_id=voter.id, challenge_id=challenge.id
+        )
+    ).rowcount
+    if inserted == 1:
+        _add_to_counter(idea, Idea.vote_count, 1)
+    return inserted == 1
+
+
+def withdraw_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
+    """Take the voter's vote back; return False if there was none."""
+    _require(can_vote_idea(voter, idea, now))
+    deleted = db.session.execute(
+        delete(Vote).where(Vote.idea_id == idea.id, Vote.voter_id == voter.id)
+    ).rowcount
+    if deleted == 1:
+        _add_to_counter(idea, Idea.vote_count, -1)
+    return deleted == 1
+
+
+def add_comment(author: User, idea: Idea, body: str, now: datetime | None = None) -> Comment:
+    """Comment on a published idea while the challenge takes comments."""
+    _require(can_comment_idea(author, idea, now))
+    comment = Comment(idea_id=idea.id, author=author, body=body.strip())
+    db.session.add(comment)
+    db.session.flush()
+    _add_to_counter(idea, Idea.comment_count, 1)
+    return comment
+
+
+def _add_to_counter(idea: Idea, column, delta: int) -> None:
+    db.session.execute(
+        update(Idea)
+        .where(Idea.id == idea.id)
+        .values({column: column + delta})
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(idea, [column.key])
+
+
+def voted_idea_ids(user, idea_ids: list[int]) -> set[int]:
+    """Return which of these ideas the user has voted for (one query)."""
+    if not idea_ids or user is None or not user.is_authenticated:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Vote.idea_id).where(Vote.voter_id == user.id, Vote.idea_id.in_(idea_ids))
+        )
+    )

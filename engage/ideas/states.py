@@ -1,0 +1,101 @@
+"""The moderation lifecycle of an idea, as a table, and the one function that applies it.
+
+Decision and pipeline lifecycles join this module when their workflows are built.
+"""
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from engage.db import now_utc
+from engage.errors import InvalidTransition
+
+PENDING = "pending"
+PUBLISHED = "published"
+REJECTED = "rejected"
+CHANGES_REQUESTED = "changes_requested"
+HIDDEN = "hidden"
+MERGED = "merged"
+WITHDRAWN = "withdrawn"
+MODERATION_STATES = (PENDING, PUBLISHED, REJECTED, CHANGES_REQUESTED, HIDDEN, MERGED,
+                     WITHDRAWN)
+
+STATE_LABELS = {
+    PENDING: _l("Waiting for moderation"),
+    PUBLISHED: _l("Published"),
+    REJECTED: _l("Rejected"),
+    CHANGES_REQUESTED: _l("Changes requested"),
+    HIDDEN: _l("Hidden"),
+    MERGED: _l("Merged"),
+    WITHDRAWN: _l("Withdrawn"),
+}
+
+AUTHOR, STAFF = "author", "staff"
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset
+    target: str
+    actor: str
+    needs_reason: bool = False
+
+
+TRANSITIONS = {
+    "publish": Transition(frozenset({PENDING}), PUBLISHED, STAFF),
+    "reject": Transition(frozenset({PENDING}), REJECTED, STAFF, needs_reason=True),
+    "request_changes": Transition(frozenset({PENDING}), CHANGES_REQUESTED, STAFF,
+                                  needs_reason=True),
+    "resubmit": Transition(frozenset({CHANGES_REQUESTED}), PENDING, AUTHOR),
+    "hide": Transition(frozenset({PUBLISHED}), HIDDEN, STAFF, needs_reason=True),
+    "restore": Transition(frozenset({HIDDEN}), PUBLISHED, STAFF),
+    "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED, STAFF),
+    "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN,
+                           AUTHOR),
+}
+
+# The author may change the text only while nobody has voted on it as published.
+EDITABLE_STATES = frozenset({PENDING, CHANGES_REQUESTED})
+
+
+def enter_initial_state(idea, pre_moderated: bool) -> str:
+    """Give a new idea its first state: pending under pre-moderation, else published."""
+    target = PENDING if pre_moderated else PUBLISHED
+    _enter_state(idea, target)
+    return target
+
+
+def apply_transition(idea, action: str, reason: str | None = None) -> tuple[str, str]:
+    """Move `idea` by `action`; the only code that assigns `moderation_state`.
+
+    Keeps the challenge's published-idea counter in step. Raises InvalidTransition when
+    the current state does not allow the action or a required reason is missing.
+    Returns (from_state, to_state).
+    """
+    transition = TRANSITIONS.get(action)
+    if transition is None or idea.moderation_state not in transition.sources:
+        raise InvalidTransition(
+            _l("This idea is %(state)s; that action is not possible now.",
+               state=STATE_LABELS.get(idea.moderation_state, idea.moderation_state))
+        )
+    if transition.needs_reason and not (reason or "").strip():
+        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+    source = idea.moderation_state
+    _enter_state(idea, transition.target)
+    # The reason of the latest decision is what the author is shown.
+    idea.moderation_reason = reason.strip() if transition.needs_reason else None
+    return source, transition.target
+
+
+def _enter_state(idea, target: str) -> None:
+    """Assign a moderation state and keep counters and dates consistent with it."""
+    was_public = idea.moderation_state == PUBLISHED
+    idea.moderation_state = target
+    is_public = target == PUBLISHED
+    if is_public and idea.published_at is None:
+        idea.published_at = now_utc()
+    if was_public != is_public:
+        # An SQL expression, not Python arithmetic, so concurrent changes add up.
+        challenge = idea.challenge
+        column = type(challenge).idea_count
+        challenge.idea_count = column + 1 if is_public else column - 1

@@ -1,0 +1,9 @@
+"""Imports every model so that the metadata (and Alembic) sees all tables."""
+
+from engage.agencies.models import Agency, Membership
+from engage.auth.models import User
+from engage.challenges.models import Challenge, Tag, challenge_tags
+from engage.ideas.models import Comment, Idea, Vote, idea_tags
+
+__all__ = ["Agency", "Challenge", "Comment", "Idea", "Membership", "Tag", "User", "Vote",
+           "challenge_tags", "idea_tags"]
