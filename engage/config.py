@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -63,6 +64,7 @@ def load_config(instance_path: str) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
         "LANGUAGES": LANGUAGES,
         "SITE_NAME": os.environ.get("SITE_NAME", "Engage"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),

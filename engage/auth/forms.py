@@ -3,10 +3,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN
 from engage.config import LANGUAGES
+
+
+def _language_choices() -> list[SelectChoice]:
+    # Each language is named in itself, so it needs no translation.
+    return [SelectChoice(code, name) for code, name in LANGUAGES.items()]
 
 
 def _email_field():
@@ -61,7 +67,8 @@ def _organisation_field():
 class RegisterForm(FlaskForm):
     account_type = RadioField(
         _l("I take part as"),
-        choices=[("citizen", _l("A citizen")), ("business", _l("A business or organisation"))],
+        choices=[SelectChoice("citizen", _l("A citizen")),
+                 SelectChoice("business", _l("A business or organisation"))],
         default="citizen",
         validators=[DataRequired(_l("Choose citizen or business."))],
     )
@@ -96,7 +103,7 @@ class ProfileForm(FlaskForm):
     organisation_name = _organisation_field()
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Same as my browser"))] + list(LANGUAGES.items()),
+        choices=[SelectChoice("", _l("Same as my browser")), *_language_choices()],
         validators=[Optional()],
     )
 
@@ -112,5 +119,5 @@ class ChangePasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    locale = SelectField(_l("Language"), choices=_language_choices())
     next = HiddenField()

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from engage.agencies.models import Agency
 from engage.challenges import states
@@ -92,5 +92,5 @@ def challenge_by_slug(slug: str) -> Challenge | None:
     return db.session.scalar(
         select(Challenge)
         .where(Challenge.slug == slug)
-        .options(selectinload(Challenge.agency), selectinload(Challenge.tags))
+        .options(joinedload(Challenge.agency), selectinload(Challenge.tags))
     )

@@ -18,11 +18,13 @@ from engage.challenges.models import Tag
 from engage.db import TimestampMixin, UTCDateTime, now_utc
 from engage.extensions import db
 from engage.ideas import states
+from engage.text import plain_excerpt
 
 TITLE_MAX = 140
 BODY_MAX = 10_000
 COMMENT_MAX = 5_000
 LOCATION_MAX = 200
+EXCERPT_MAX = 240
 
 DECISIONS = ("none", "shortlisted", "accepted", "declined")
 PIPELINE_STAGES = ("backlog", "concept", "validation", "development", "deployment",
@@ -62,6 +64,8 @@ class Idea(TimestampMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
+    # Plain-text start of the body, stored so lists never render Markdown per row.
+    excerpt: Mapped[str] = mapped_column(String(EXCERPT_MAX + 1), default="")
     location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
     moderation_state: Mapped[str] = mapped_column(String(20))
     moderation_reason: Mapped[str | None] = mapped_column(Text)
@@ -81,6 +85,10 @@ class Idea(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Idea {self.id} {self.moderation_state}>"
+
+    def set_body(self, body: str) -> None:
+        self.body = body
+        self.excerpt = plain_excerpt(body, EXCERPT_MAX)
 
     @property
     def is_published(self) -> bool:

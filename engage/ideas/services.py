@@ -87,10 +87,10 @@ def submit_idea(
         challenge=challenge,
         author=author,
         title=title.strip(),
-        body=body,
         location=(location or "").strip() or None,
         tags=resolve_tags(parse_tags(tags)),
     )
+    idea.set_body(body)
     states.enter_initial_state(idea, challenge.is_pre_moderated)
     db.session.add(idea)
     db.session.flush()
@@ -110,7 +110,7 @@ def edit_idea(
     """Change an idea's text; an idea sent back for changes returns to the queue."""
     _require(can_edit_idea(author, idea, now))
     idea.title = title.strip()
-    idea.body = body
+    idea.set_body(body)
     idea.location = (location or "").strip() or None
     idea.tags = resolve_tags(parse_tags(tags))
     if idea.moderation_state == states.CHANGES_REQUESTED:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-27 04:05:28.461878
+Create Date: 2026-11-27 04:10:15.000768
 
 """
 from alembic import op
@@ -114,6 +114,7 @@ def upgrade():
     sa.Column('author_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=140), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('excerpt', sa.String(length=241), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=True),
     sa.Column('moderation_state', sa.String(length=20), nullable=False),
     sa.Column('moderation_reason', sa.Text(), nullable=True),

@@ -1,0 +1,269 @@
+"""Shared fixtures: an app on a migrated database emptied before each test, a client,
+a signed-in `auth` helper, a `mailbox` of sent e-mails and model factories.
+
+TEST_DATABASE_URL selects the database (PostgreSQL in CI); by default a SQLite file.
+"""
+
+import itertools
+import os
+from datetime import timedelta
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from engage import create_app
+from engage.extensions import db
+from engage.mail import email_sent
+
+TEST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "engage-test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def _migrated(database_url, tmp_path_factory):
+    """Build the schema once per run through the Alembic migrations themselves."""
+    app = create_app(_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _test_config(database_url, instance_path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": "engage.test",
+        "MAIL_SERVER": "",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_migrated, tmp_path):
+    app = create_app(_test_config(_migrated, tmp_path))
+    with app.app_context():
+        _empty_all_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(app):
+    """The same app with CSRF protection on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def mailbox(app):
+    """Every e-mail handed to a transport during the test, in order."""
+    sent = []
+
+    def record(sender, message, **extra):
+        sent.append(message)
+
+    email_sent.connect(record, app)
+    yield sent
+    email_sent.disconnect(record, app)
+
+
+@pytest.fixture
+def query_counter(app):
+    """Count the SQL statements run inside `with query_counter() as count:`."""
+
+    class Counter:
+        def __init__(self):
+            self.statements = []
+
+        def __enter__(self):
+            event.listen(db.engine, "before_cursor_execute", self._record)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(db.engine, "before_cursor_execute", self._record)
+
+        def _record(self, conn, cursor, statement, *args):
+            self.statements.append(statement)
+
+        @property
+        def count(self):
+            return len(self.statements)
+
+    with app.app_context():
+        db.engine  # noqa: B018 - create the engine before listening to it
+    return Counter
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email, password=TEST_PASSWORD, **extra):
+        data = {"email": email, "password": password, **extra}
+        return self._client.post("/account/sign-in", data=data)
+
+    def logout(self):
+        return self._client.post("/account/sign-out")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(app):
+    from engage.auth.models import User
+    from engage.db import now_utc
+
+    def make(email=None, *, verified=True, password=TEST_PASSWORD, **fields):
+        number = next(_sequence)
+        fields.setdefault("display_name", f"Person {number}")
+        if fields.get("account_type") == "business":
+            fields.setdefault("organisation_name", f"Company {number}")
+        user = User(email=email or f"person{number}@example.org",
+                    email_verified_at=now_utc() if verified else None, **fields)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    with app.app_context():
+        yield make
+
+
+@pytest.fixture
+def make_agency(app):
+    from engage.agencies.models import Agency, Membership
+
+    def make(slug=None, *, members=(), **fields):
+        number = next(_sequence)
+        agency = Agency(name=fields.pop("name", f"Agency {number}"),
+                        slug=slug or f"agency-{number}", **fields)
+        db.session.add(agency)
+        for user, role in members:
+            db.session.add(Membership(agency=agency, user=user, role=role))
+        db.session.commit()
+        return agency
+
+    with app.app_context():
+        yield make
+
+
+@pytest.fixture
+def make_challenge(app, make_agency):
+    """Make a challenge in `phase` (draft, upcoming, open, voting, review, closed)."""
+    from engage.challenges.models import Challenge
+    from engage.db import now_utc
+    from engage.ideas.services import resolve_tags
+
+    def make(phase="open", *, agency=None, tags=(), **fields):
+        number = next(_sequence)
+        now = now_utc()
+        day = timedelta(days=1)
+        opens, closes, votes_close = {
+            "draft": (now + day, now + 10 * day, now + 20 * day),
+            "upcoming": (now + day, now + 10 * day, now + 20 * day),
+            "open": (now - day, now + 10 * day, now + 20 * day),
+            "voting": (now - 10 * day, now - day, now + 10 * day),
+            "review": (now - 20 * day, now - 10 * day, now - day),
+            "closed": (now - 30 * day, now - 20 * day, now - 10 * day),
+        }[phase]
+        challenge = Challenge(
+            agency=agency or make_agency(),
+            title=fields.pop("title", f"Challenge {number}"),
+            slug=fields.pop("slug", f"challenge-{number}"),
+            summary=fields.pop("summary", "What should we do?"),
+            body=fields.pop("body", "Tell us."),
+            opens_at=opens, submissions_close_at=closes, voting_closes_at=votes_close,
+            published_at=None if phase == "draft" else now - 30 * day,
+            closed_at=now - day if phase == "closed" else None,
+            tags=resolve_tags(list(tags)),
+            **fields,
+        )
+        db.session.add(challenge)
+        db.session.commit()
+        return challenge
+
+    with app.app_context():
+        yield make
+
+
+@pytest.fixture
+def make_idea(app, make_user, make_challenge):
+    """Make an idea in `state` through the moderation state machine."""
+    from engage.ideas import states
+    from engage.ideas.models import Idea
+
+    def make(challenge=None, *, author=None, state="published", **fields):
+        number = next(_sequence)
+        challenge = challenge or make_challenge()
+        body = fields.pop("body", "An idea worth doing.")
+        idea = Idea(challenge=challenge, author=author or make_user(),
+                    title=fields.pop("title", f"Idea {number}"), **fields)
+        idea.set_body(body)
+        states.enter_initial_state(idea, pre_moderated=state != "published")
+        paths = {"pending": [], "published": [], "rejected": [("reject", "No")],
+                 "changes_requested": [("request_changes", "More")],
+                 "hidden": [("publish", None), ("hide", "Off")],
+                 "withdrawn": [("withdraw", None)], "merged": [("merge", None)]}
+        for action, reason in paths[state]:
+            states.apply_transition(idea, action, reason)
+        db.session.add(idea)
+        db.session.commit()
+        return idea
+
+    with app.app_context():
+        yield make
+
+
+@pytest.fixture
+def make_vote(app):
+    from engage.ideas.services import cast_vote
+
+    def make(voter, idea):
+        cast_vote(voter, idea)
+        db.session.commit()
+
+    with app.app_context():
+        yield make
