@@ -39,10 +39,10 @@ def _select_locale() -> str | None:
     if not has_request_context():
         return None
     languages = current_app.config["LANGUAGES"]
+    if session.get("locale") in languages:  # chosen with the language links
+        return session["locale"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
-    if session.get("locale") in languages:
-        return session["locale"]
     return request.accept_languages.best_match(list(languages))
 
 
@@ -59,6 +59,7 @@ def _init_extensions(app: Flask) -> None:
         render_item=render_migration_item,
     )
     extensions.csrf.init_app(app)
+    extensions.cache.init_app(app)
     extensions.babel.init_app(app, locale_selector=_select_locale)
     login_manager = extensions.login_manager
     login_manager.init_app(app)

@@ -78,6 +78,12 @@ def load_config(instance_path: str) -> dict:
         "VERIFY_TOKEN_MAX_AGE": 3 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "IDEAS_PER_PAGE": 20,
+        # Public pages seen by visitors who are not signed in are served from a cache
+        # for this long; Redis shares it between processes when REDIS_URL is set.
+        "CACHE_TYPE": "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache",
+        "CACHE_REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": "engage:",
+        "CACHE_DEFAULT_TIMEOUT": int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "10")),
     }
     if not production and not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _development_secret(instance_path)

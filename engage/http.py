@@ -2,7 +2,11 @@
 
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from engage.extensions import cache
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -35,3 +39,25 @@ def choice_arg(name: str, choices, default: str) -> str:
     """Read an argument that must be one of `choices`; anything else gives `default`."""
     value = request.args.get(name, default)
     return value if value in choices else default
+
+
+def _personal_request() -> bool:
+    """Signed-in people and pending messages make a page personal: never cache those."""
+    return current_user.is_authenticated or "_flashes" in session
+
+
+def _public_page_key() -> str:
+    return f"page:{get_locale()}:{request.full_path}"
+
+
+def cached_for_visitors(view):
+    """Serve a public GET page from the cache to visitors who are not signed in.
+
+    The page must not depend on the session (no CSRF token, no personal data): only
+    successful renders are stored, for CACHE_DEFAULT_TIMEOUT seconds, per language.
+    """
+    return cache.cached(
+        make_cache_key=lambda *args, **kwargs: _public_page_key(),
+        unless=_personal_request,
+        response_filter=lambda rv: isinstance(rv, str),
+    )(view)

@@ -49,6 +49,8 @@ def _test_config(database_url, instance_path) -> dict:
         "SERVER_NAME": "engage.test",
         "MAIL_SERVER": "",
         "WTF_CSRF_ENABLED": False,
+        "CACHE_TYPE": "NullCache",  # test_caching.py turns the page cache on
+        "CACHE_NO_NULL_WARNING": True,
     }
 
 

@@ -117,7 +117,3 @@ class ChangePasswordForm(FlaskForm):
     )
     password, password_confirm = _new_password_fields()
 
-
-class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=_language_choices())
-    next = HiddenField()

@@ -161,14 +161,6 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     _set_password(user, new_password)
 
 
-def set_locale(user: User, locale: str) -> None:
-    """Make `locale` the account's language. Raises ValidationFailed for an unknown one."""
-    if locale not in current_app.config["LANGUAGES"]:
-        raise ValidationFailed(_l("Choose one of the offered languages."), "locale")
-    user.locale = locale
-    db.session.flush()
-
-
 def update_profile(user: User, *, display_name: str, locale: str | None,
                    organisation_name: str | None = None) -> None:
     """Change the public name, language and (for businesses) organisation name."""

@@ -1,6 +1,16 @@
 """Account pages. Every answer about an address reads the same whether it is known or not."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -8,7 +18,6 @@ from sqlalchemy import select
 from engage.auth import services
 from engage.auth.forms import (
     ChangePasswordForm,
-    LanguageForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
@@ -153,6 +162,7 @@ def profile():
         except ValidationFailed as error:
             return render_form("auth/profile.html", form, error, ideas=_my_ideas())
         db.session.commit()
+        session.pop("locale", None)  # the profile's language takes over at once
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_form("auth/profile.html", form, ideas=_my_ideas())
@@ -189,15 +199,14 @@ def change_password():
     return render_form("auth/change_password.html", form)
 
 
-@bp.route("/language", methods=["POST"])
-def set_language():
-    """Remember the chosen language: in the session, and on the account if signed in."""
-    form = LanguageForm()
-    if form.validate():
-        session["locale"] = form.locale.data
-        if current_user.is_authenticated:
-            services.set_locale(current_user, form.locale.data)
-            db.session.commit()
-    else:
-        flash(_("That language is not available."), "error")
-    return redirect(safe_next(form.next.data, url_for("challenges.home")))
+@bp.route("/language/<code>")
+def set_language(code: str):
+    """Show the site in another language for the rest of this session.
+
+    A link rather than a form, so public pages carry no session-bound token and can be
+    cached; the lasting choice for e-mails is the profile's language.
+    """
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["locale"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("challenges.home")))

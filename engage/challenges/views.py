@@ -7,8 +7,7 @@ from flask_login import current_user
 
 from engage.challenges import queries, states
 from engage.db import now_utc
-from engage.forms import ActionForm
-from engage.http import choice_arg, page_arg
+from engage.http import cached_for_visitors, choice_arg, page_arg
 from engage.ideas.permissions import can_view_challenge
 from engage.ideas.services import voted_idea_ids
 
@@ -16,6 +15,7 @@ bp = Blueprint("challenges", __name__)
 
 
 @bp.route("/")
+@cached_for_visitors
 def home():
     now = g.setdefault("now", now_utc())
     challenges = queries.public_challenges(now)
@@ -25,6 +25,7 @@ def home():
 
 
 @bp.route("/challenges")
+@cached_for_visitors
 def index():
     now = g.setdefault("now", now_utc())
     filters = {
@@ -44,6 +45,7 @@ def index():
 
 
 @bp.route("/challenges/<slug>")
+@cached_for_visitors
 def show(slug: str):
     now = g.setdefault("now", now_utc())
     challenge = queries.challenge_by_slug(slug)
@@ -64,5 +66,4 @@ def show(slug: str):
         sorts=queries.IDEA_SORTS,
         page=page,
         pages=pages,
-        action_form=ActionForm(),
     )

@@ -6,6 +6,8 @@ Decision and pipeline lifecycles join this module when their workflows are built
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
+from sqlalchemy.sql.expression import ColumnElement
 
 from engage.db import now_utc
 from engage.errors import InvalidTransition
@@ -95,7 +97,9 @@ def _enter_state(idea, target: str) -> None:
     if is_public and idea.published_at is None:
         idea.published_at = now_utc()
     if was_public != is_public:
-        # An SQL expression, not Python arithmetic, so concurrent changes add up.
+        # An SQL expression, not Python arithmetic, so concurrent changes add up. One
+        # that is not flushed yet is built upon, so that every move in a row counts.
         challenge = idea.challenge
-        column = type(challenge).idea_count
-        challenge.idea_count = column + 1 if is_public else column - 1
+        unflushed = inspect(challenge).attrs.idea_count.loaded_value
+        base = unflushed if isinstance(unflushed, ColumnElement) else type(challenge).idea_count
+        challenge.idea_count = base + 1 if is_public else base - 1

@@ -11,7 +11,7 @@ from engage.db import now_utc
 from engage.errors import DomainError, NotPermitted
 from engage.extensions import db
 from engage.forms import ActionForm, render_form
-from engage.http import safe_next
+from engage.http import cached_for_visitors, safe_next
 from engage.ideas import services
 from engage.ideas.forms import CommentForm, IdeaForm
 from engage.ideas.models import Comment, Idea
@@ -81,7 +81,7 @@ def submit(slug: str):
     return _idea_form_page("ideas/submit.html", form, challenge=challenge)
 
 
-def _idea_page(idea: Idea, comment_form: CommentForm) -> dict:
+def _idea_page(idea: Idea, comment_form: CommentForm | None) -> dict:
     """Everything the idea page shows, in a constant number of queries."""
     comments = db.session.scalars(
         select(Comment)
@@ -97,14 +97,16 @@ def _idea_page(idea: Idea, comment_form: CommentForm) -> dict:
         "comments": comments,
         "has_voted": idea.id in services.voted_idea_ids(current_user, [idea.id]),
         "comment_form": comment_form,
-        "action_form": ActionForm(),
     }
 
 
 @bp.route(f"/ideas/{IDEA_ID}")
+@cached_for_visitors
 def show(idea_id: int):
     idea = _load_visible_idea(idea_id)
-    return render_template("ideas/show.html", **_idea_page(idea, CommentForm()))
+    # Visitors get no form, so their page holds no session token and can be cached.
+    form = CommentForm() if current_user.is_authenticated else None
+    return render_template("ideas/show.html", **_idea_page(idea, form))
 
 
 @bp.route(f"/ideas/{IDEA_ID}/edit", methods=["GET", "POST"])
