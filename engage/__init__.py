@@ -4,11 +4,12 @@ import logging
 import os
 
 from flask import Flask, abort, g, has_request_context, request, session
-from flask_babel import format_datetime, get_locale, lazy_gettext as _l
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engage.config import check_production_safety, load_config
 from engage import extensions
+from engage.config import check_production_safety, load_config
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
@@ -64,8 +65,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.login_message_category = "info"
 
     @login_manager.user_loader
     def load_user(user_id: str):

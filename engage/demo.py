@@ -13,7 +13,8 @@ from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.errors import LimitReached
 from engage.extensions import db
-from engage.ideas import services as ideas, states
+from engage.ideas import services as ideas
+from engage.ideas import states
 
 DEMO_PASSWORD = "engage-demo"
 DEMO_AGENCY_SLUG = "city-of-example"

@@ -1,5 +1,7 @@
 """Account pages. Every answer about an address reads the same whether it is known or not."""
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -24,13 +26,33 @@ from engage.auth.forms import (
     ResetPasswordForm,
     ResetRequestForm,
 )
-from engage.errors import NotPermitted, ValidationFailed
-from engage.extensions import db
+from engage.errors import NotPermitted, ValidationFailed, error_response, wants_json
+from engage.extensions import db, login_manager
 from engage.forms import ActionForm, render_form
 from engage.http import safe_next
 from engage.ideas.models import Idea
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+
+
+@login_manager.unauthorized_handler
+def sign_in_first():
+    """Send people to sign in, then back to the page they were on.
+
+    After a refused POST (a vote, a comment) the way back is the page the button was on,
+    since the POST address itself cannot be opened.
+    """
+    if wants_json():
+        return error_response(401)
+    if request.method == "GET":
+        target = request.full_path.rstrip("?")
+    else:
+        referrer = urlsplit(request.referrer or "")
+        target = None
+        if referrer.netloc == request.host:
+            target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    flash(_("Please sign in to continue."), "info")
+    return redirect(url_for("auth.login", next=safe_next(target, None) or None))
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from engage.db import now_utc
 from engage.ideas import states
 from engage.permissions import ALLOWED, Verdict, deny, is_staff_of
 

@@ -1,0 +1,84 @@
+"""End to end in a real browser with JavaScript off: the demo citizen takes part.
+
+Runs headless Debian Chromium through Playwright against the app served on 127.0.0.1.
+"""
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from engage import demo
+from engage.extensions import db
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (.ci/run "
+                                "installs Debian's chromium package)")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    app.config.update(SERVER_NAME=None, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        demo.load_demo_data()
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(live_server):
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(java_script_enabled=False, base_url=live_server)
+        context.set_default_timeout(15_000)
+        yield context.new_page()
+        browser.close()
+
+
+def test_demo_citizen_signs_in_submits_votes_and_comments_without_javascript(page):
+    expect = playwright_api.expect
+    page.goto("/")
+    page.get_by_role("link", name="Sign in").first.click()
+    page.get_by_label("E-mail address").fill("citizen@example.org")
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("You are signed in.")).to_be_visible()
+
+    page.get_by_role("link", name="A greener, cooler city").first.click()
+    page.get_by_role("link", name="Submit an idea").click()
+    page.get_by_label("Title").fill("Drinking fountains in every park")
+    page.get_by_label("Description").fill("Free water for runners and *families*.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".preview em")).to_have_text("families")
+    page.get_by_role("button", name="Submit idea").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Drinking fountains in every park")
+    expect(page.get_by_text("Your idea is published")).to_be_visible()
+
+    page.get_by_role("button", name="Vote").click()
+    expect(page.get_by_text("Your vote is counted.")).to_be_visible()
+    expect(page.locator(".vote-count")).to_contain_text("1")
+    expect(page.get_by_role("button", name="Withdraw my vote")).to_be_visible()
+
+    page.get_by_label("Your comment").fill("I would use these every morning.")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_text("Your comment is posted.")).to_be_visible()
+    expect(page.locator(".comment")).to_contain_text("I would use these every morning.")
+
+
+def test_keyboard_user_reaches_main_content_through_the_skip_link(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert "Skip to main content" in focused
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
