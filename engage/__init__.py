@@ -4,7 +4,7 @@ import logging
 import os
 
 from flask import Flask, abort, g, has_request_context, request, session
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -83,10 +83,12 @@ def _register_blueprints(app: Flask) -> None:
     from engage.auth.views import bp as auth_bp
     from engage.challenges.views import bp as challenges_bp
     from engage.ideas.views import bp as ideas_bp
+    from engage.moderation.views import bp as moderation_bp
 
     app.register_blueprint(challenges_bp)
     app.register_blueprint(ideas_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(moderation_bp)
 
 
 def _register_request_guards(app: Flask) -> None:
@@ -116,12 +118,17 @@ def _register_template_helpers(app: Flask) -> None:
     from engage.challenges.states import PHASE_RULES
     from engage.db import now_utc
     from engage.ideas import permissions as idea_permissions
+    from engage.moderation import permissions as moderation_permissions
+    from engage.permissions import agency_roles
     from engage.text import plain_excerpt, render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["excerpt"] = plain_excerpt
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
+    )
+    app.jinja_env.filters["timedelta"] = lambda value: format_timedelta(
+        value, granularity="minute", threshold=0.9
     )
 
     @app.context_processor
@@ -138,4 +145,9 @@ def _register_template_helpers(app: Flask) -> None:
                 "can_submit_idea", "can_vote_idea", "can_comment_idea", "can_edit_idea",
                 "can_withdraw_idea", "can_participate",
             )},
+            "can_flag": moderation_permissions.can_flag,
+            "can_moderate_idea": moderation_permissions.can_moderate_idea,
+            "is_staff_anywhere": lambda user: user.is_authenticated and (
+                user.is_admin or bool(agency_roles(user))
+            ),
         }

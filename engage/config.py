@@ -78,6 +78,8 @@ def load_config(instance_path: str) -> dict:
         "VERIFY_TOKEN_MAX_AGE": 3 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "IDEAS_PER_PAGE": 20,
+        # Distinct people reporting an item before it is hidden pending review.
+        "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         # Public pages seen by visitors who are not signed in are served from a cache
         # for this long; Redis shares it between processes when REDIS_URL is set.
         "CACHE_TYPE": "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache",

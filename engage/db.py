@@ -49,3 +49,12 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def insert_for(session, model):
+    """An INSERT for the session's database that can say ON CONFLICT DO NOTHING."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)

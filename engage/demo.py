@@ -15,6 +15,7 @@ from engage.errors import LimitReached
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas import states
+from engage.ideas.models import Idea
 
 DEMO_PASSWORD = "engage-demo"
 DEMO_AGENCY_SLUG = "city-of-example"
@@ -137,14 +138,38 @@ def load_demo_data() -> bool:
     _add_ideas(green, GREEN_IDEAS, authors, voters, submitted_at=now)
     _add_ideas(services_challenge, SERVICE_IDEAS, authors, voters,
                submitted_at=now - timedelta(days=20))
+    _add_moderation_work(green, citizen, neighbours)
     return True
+
+
+def _add_moderation_work(challenge, citizen, neighbours) -> None:
+    """A duplicate to merge, a reported idea and a comment hidden by reports."""
+    from engage.moderation.services import flag_content
+
+    original = db.session.scalar(
+        select(Idea).where(Idea.challenge_id == challenge.id)
+        .order_by(Idea.id).limit(1)
+    )
+    duplicate = ideas.submit_idea(
+        citizen, challenge, title="More fruit trees in our parks",
+        body="Apple and pear trees in the parks, so that children can pick fruit.",
+    )
+    for voter in neighbours[:3]:
+        ideas.cast_vote(voter, duplicate)
+    flag_content(neighbours[3], original, "off_topic",
+                 "This is about parks, not about cooling the city.")
+    spam = ideas.add_comment(neighbours[11], duplicate,
+                             "Cheap watches!!! Visit example.com/deals now")
+    for reporter in neighbours[:3]:
+        flag_content(reporter, spam, "spam")
 
 
 def _add_ideas(challenge, texts, authors, voters, submitted_at) -> None:
     """Submit the ideas, moderate some into varied states, then vote and comment."""
     published = []
     for index, (title, body) in enumerate(texts):
-        author = authors[index % len(authors)]
+        # The demo citizen's own ideas wait in the moderation queue.
+        author = authors[0] if index % 9 in (7, 8) else authors[index % len(authors)]
         idea = ideas.submit_idea(author, challenge, title=title, body=body,
                                  tags="demo", now=submitted_at)
         outcome = index % 9
@@ -156,7 +181,7 @@ def _add_ideas(challenge, texts, authors, voters, submitted_at) -> None:
                 states.apply_transition(idea, "request_changes",
                                         "Please say which district you mean.")
                 continue
-            if outcome == 7:
+            if outcome in (7, 8):
                 continue  # stays pending, for the moderation queue
             states.apply_transition(idea, "publish")
         published.append(idea)

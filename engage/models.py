@@ -4,6 +4,7 @@ from engage.agencies.models import Agency, Membership
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag, challenge_tags
 from engage.ideas.models import Comment, Idea, Vote, idea_tags
+from engage.moderation.models import Flag, ModerationAction, RiskFlag
 
-__all__ = ["Agency", "Challenge", "Comment", "Idea", "Membership", "Tag", "User", "Vote",
-           "challenge_tags", "idea_tags"]
+__all__ = ["Agency", "Challenge", "Comment", "Flag", "Idea", "Membership", "ModerationAction",
+           "RiskFlag", "Tag", "User", "Vote", "challenge_tags", "idea_tags"]

@@ -17,6 +17,8 @@ class Agency(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     website: Mapped[str | None] = mapped_column(String(255))
+    # Items waiting longer than this in the moderation queue are shown as overdue.
+    moderation_target_hours: Mapped[int] = mapped_column(default=48)
 
     def __repr__(self) -> str:
         return f"<Agency {self.slug}>"

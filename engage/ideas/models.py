@@ -78,10 +78,15 @@ class Idea(TimestampMixin, db.Model):
     external_ref: Mapped[str | None] = mapped_column(String(120))
     vote_count: Mapped[int] = mapped_column(default=0)
     comment_count: Mapped[int] = mapped_column(default=0)
+    open_flag_count: Mapped[int] = mapped_column(default=0)
+    # Set while the idea waits in the moderation queue (pending or flagged), oldest first.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     challenge = relationship("Challenge")
     author = relationship("User")
     tags: Mapped[list[Tag]] = relationship(secondary=idea_tags, order_by=Tag.name)
+    merged_into = relationship("Idea", remote_side="Idea.id")
+    risk_flags = relationship("RiskFlag", order_by="RiskFlag.kind", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Idea {self.id} {self.moderation_state}>"
@@ -126,8 +131,12 @@ class Comment(TimestampMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
     is_hidden: Mapped[bool] = mapped_column(default=False)
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    open_flag_count: Mapped[int] = mapped_column(default=0)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     author = relationship("User")
+    idea = relationship("Idea")
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} on {self.idea_id}>"

@@ -8,12 +8,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag
+from engage.db import insert_for
 from engage.errors import LimitReached, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
@@ -125,11 +124,6 @@ def withdraw_idea(author: User, idea: Idea, now: datetime | None = None) -> None
     db.session.flush()
 
 
-def _insert_ignoring_duplicates(model):
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing()
-
-
 def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     """Add the voter's vote; return False if it was already there.
 
@@ -156,14 +150,17 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
                 _l("You have used all %(limit)d of your votes in this challenge. "
                    "Take one back to vote for this idea.", limit=challenge.vote_limit)
             )
-    inserted = db.session.execute(
-        _insert_ignoring_duplicates(Vote).values(
-            idea_id=idea.id, voter_id=voter.id, challenge_id=challenge.id
-        )
-    ).rowcount
-    if inserted == 1:
+    # RETURNING tells whether a row went in; rowcount cannot: with implicit RETURNING,
+    # PostgreSQL drivers report -1 whether the row was inserted or skipped.
+    inserted = db.session.scalar(
+        insert_for(db.session, Vote)
+        .values(idea_id=idea.id, voter_id=voter.id, challenge_id=challenge.id)
+        .on_conflict_do_nothing()
+        .returning(Vote.id)
+    )
+    if inserted is not None:
         _add_to_counter(idea, Idea.vote_count, 1)
-    return inserted == 1
+    return inserted is not None
 
 
 def withdraw_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:

@@ -96,6 +96,7 @@ def _enter_state(idea, target: str) -> None:
     is_public = target == PUBLISHED
     if is_public and idea.published_at is None:
         idea.published_at = now_utc()
+    update_queue_position(idea, waiting_for_decision=target == PENDING)
     if was_public != is_public:
         # An SQL expression, not Python arithmetic, so concurrent changes add up. One
         # that is not flushed yet is built upon, so that every move in a row counts.
@@ -103,3 +104,43 @@ def _enter_state(idea, target: str) -> None:
         unflushed = inspect(challenge).attrs.idea_count.loaded_value
         base = unflushed if isinstance(unflushed, ColumnElement) else type(challenge).idea_count
         challenge.idea_count = base + 1 if is_public else base - 1
+
+
+def update_queue_position(item, waiting_for_decision: bool = False) -> None:
+    """Keep an idea or comment in the moderation queue while it waits or has open flags.
+
+    It keeps its place (the time it entered) until nothing is left to decide.
+    """
+    in_queue = waiting_for_decision or (item.open_flag_count or 0) > 0
+    if in_queue and item.queued_at is None:
+        item.queued_at = now_utc()
+    elif not in_queue:
+        item.queued_at = None
+
+
+# Comments have two states; hiding and restoring them are staff decisions with a reason.
+VISIBLE, COMMENT_HIDDEN = "visible", "hidden"
+COMMENT_TRANSITIONS = {
+    "hide": Transition(frozenset({VISIBLE}), COMMENT_HIDDEN, STAFF, needs_reason=True),
+    "restore": Transition(frozenset({COMMENT_HIDDEN}), VISIBLE, STAFF),
+}
+
+
+def comment_state(comment) -> str:
+    return COMMENT_HIDDEN if comment.is_hidden else VISIBLE
+
+
+def apply_comment_transition(comment, action: str, reason: str | None = None):
+    """Hide or restore a comment; the only code that assigns `is_hidden`.
+
+    Raises InvalidTransition like apply_transition. Returns (from_state, to_state).
+    """
+    transition = COMMENT_TRANSITIONS.get(action)
+    source = comment_state(comment)
+    if transition is None or source not in transition.sources:
+        raise InvalidTransition(_l("This comment cannot be changed that way now."))
+    if transition.needs_reason and not (reason or "").strip():
+        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+    comment.is_hidden = transition.target == COMMENT_HIDDEN
+    comment.hidden_reason = reason.strip() if transition.needs_reason else None
+    return source, transition.target

@@ -1,0 +1,1 @@
+"""Moderation: the queue, decisions on ideas and comments, flags, merges, risk, audit."""

@@ -1,0 +1,348 @@
+"""Moderation use cases: decide on ideas and comments, merge, flags, risk flags.
+
+Every staff change goes through the state machines of ideas.states, writes one
+append-only ModerationAction, queues the author's e-mail, and flushes; the caller commits.
+"""
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from engage import mail
+from engage.db import insert_for, now_utc
+from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
+from engage.extensions import db
+from engage.ideas import states
+from engage.ideas.models import Comment, Idea, Vote
+from engage.moderation.models import FLAG_REASONS, RISK_KINDS, Flag, ModerationAction, RiskFlag
+from engage.moderation.permissions import (
+    can_flag,
+    can_moderate_comment,
+    can_moderate_idea,
+)
+from engage.permissions import is_admin_of
+
+IDEA_DECISIONS = ("publish", "reject", "request_changes", "hide", "restore")
+BULK_DECISIONS = ("publish", "reject")
+REASON_MAX = 2000
+FLAG_DETAILS_MAX = 500
+RISK_NOTE_MAX = 2000
+
+
+def _require_staff(allowed: bool) -> None:
+    if not allowed:
+        raise NotPermitted(_l("Only the agency's moderators and admins can do this."))
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > REASON_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=REASON_MAX), "reason")
+    return reason
+
+
+def record_action(actor, agency_id: int, action: str, *, idea=None, comment=None,
+                  from_state=None, to_state=None, reason=None) -> ModerationAction:
+    """Append one record to the audit trail (actor None for automatic actions)."""
+    record = ModerationAction(
+        agency_id=agency_id, actor_id=actor.id if actor else None,
+        idea_id=idea.id if idea else None, comment_id=comment.id if comment else None,
+        action=action, from_state=from_state, to_state=to_state, reason=reason,
+    )
+    db.session.add(record)
+    return record
+
+
+def _resolve_open_flags(*, idea=None, comment=None) -> None:
+    column = Flag.idea_id if idea is not None else Flag.comment_id
+    item = idea if idea is not None else comment
+    db.session.execute(
+        update(Flag)
+        .where(column == item.id, Flag.resolved_at.is_(None))
+        .values(resolved_at=now_utc())
+        .execution_options(synchronize_session=False)
+    )
+    item.open_flag_count = 0
+
+
+def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> None:
+    """Publish, reject, request changes to, hide or restore an idea.
+
+    Hiding upholds and closes its open flags. The author is e-mailed.
+    Raises NotPermitted, InvalidTransition (illegal move, or missing reason).
+    """
+    _require_staff(can_moderate_idea(actor, idea))
+    if action not in IDEA_DECISIONS:
+        raise InvalidTransition(_l("Unknown decision."))
+    reason = _clean_reason(reason)
+    source, target = states.apply_transition(idea, action, reason)
+    if action == "hide":
+        _resolve_open_flags(idea=idea)
+    states.update_queue_position(idea, waiting_for_decision=target == states.PENDING)
+    record_action(actor, idea.challenge.agency_id, action, idea=idea, from_state=source,
+                  to_state=target, reason=reason)
+    mail.send_to_user(idea.author, "idea_moderated", idea=idea, action=action, reason=reason)
+    db.session.flush()
+
+
+def bulk_moderate(actor, agency, idea_ids: list[int], action: str, reason: str | None):
+    """Apply one decision with one reason to several ideas of one agency.
+
+    Returns (done, skipped): ideas of other agencies or in another state are skipped.
+    """
+    if action not in BULK_DECISIONS:
+        raise InvalidTransition(_l("Only publish and reject can be applied to a selection."))
+    from engage.challenges.models import Challenge
+
+    ideas = db.session.scalars(
+        select(Idea).join(Challenge)
+        .where(Idea.id.in_(idea_ids), Challenge.agency_id == agency.id)
+        .order_by(Idea.id)
+    ).all()
+    done = 0
+    for idea in ideas:
+        try:
+            with db.session.begin_nested():
+                moderate_idea(actor, idea, action, reason)
+            done += 1
+        except InvalidTransition as error:
+            if error.field == "reason":
+                raise
+    return done, len(set(idea_ids)) - done
+
+
+def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) -> None:
+    """Merge a duplicate into a published idea of the same challenge.
+
+    Votes move to the target without counting anyone twice; the duplicate stays
+    readable with its comments and a pointer to the target; its author is e-mailed.
+    Raises NotPermitted, ValidationFailed (wrong target), InvalidTransition.
+    """
+    _require_staff(can_moderate_idea(actor, duplicate))
+    reason = _clean_reason(reason)
+    if target.id == duplicate.id or target.challenge_id != duplicate.challenge_id:
+        raise ValidationFailed(_l("Choose another idea of the same challenge."), "target_id")
+    if not target.is_published:
+        raise ValidationFailed(_l("Ideas can only be merged into a published idea."),
+                               "target_id")
+    source, to_state = states.apply_transition(duplicate, "merge")
+    duplicate.merged_into = target
+    _move_votes(duplicate, target)
+    _resolve_open_flags(idea=duplicate)
+    states.update_queue_position(duplicate)
+    agency_id = duplicate.challenge.agency_id
+    record_action(actor, agency_id, "merge", idea=duplicate, from_state=source,
+                  to_state=to_state, reason=reason or f"→ #{target.id}")
+    record_action(actor, agency_id, "merge_into", idea=target, reason=f"← #{duplicate.id}")
+    mail.send_to_user(duplicate.author, "idea_merged", idea=duplicate, target=target,
+                      reason=reason)
+    db.session.flush()
+
+
+def _move_votes(duplicate: Idea, target: Idea) -> None:
+    """Give the target every voter of the duplicate who has not voted for it already."""
+    theirs = aliased(Vote)
+    movable = select(literal(target.id), Vote.voter_id, Vote.challenge_id, Vote.created_at).where(
+        Vote.idea_id == duplicate.id,
+        ~exists().where(theirs.idea_id == target.id, theirs.voter_id == Vote.voter_id),
+    )
+    db.session.execute(
+        insert_for(db.session, Vote)
+        .from_select(["idea_id", "voter_id", "challenge_id", "created_at"], movable)
+        .on_conflict_do_nothing()
+    )
+    db.session.execute(Vote.__table__.delete().where(Vote.idea_id == duplicate.id))
+    for idea in (target, duplicate):
+        count = select(func.count(Vote.id)).where(Vote.idea_id == idea.id).scalar_subquery()
+        db.session.execute(
+            update(Idea).where(Idea.id == idea.id).values(vote_count=count)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(idea, ["vote_count"])
+
+
+def moderate_comment(actor, comment: Comment, action: str, reason: str | None = None) -> None:
+    """Hide (reason required; closes open flags) or restore a comment; e-mail its author."""
+    _require_staff(can_moderate_comment(actor, comment))
+    reason = _clean_reason(reason)
+    source, target = states.apply_comment_transition(comment, action, reason)
+    if action == "hide":
+        _resolve_open_flags(comment=comment)
+    states.update_queue_position(comment)
+    record_action(actor, comment.idea.challenge.agency_id, f"comment_{action}",
+                  idea=comment.idea, comment=comment, from_state=source, to_state=target,
+                  reason=reason)
+    mail.send_to_user(comment.author, "comment_moderated", comment=comment, action=action,
+                      reason=reason)
+    db.session.flush()
+
+
+def flag_content(reporter, item, reason: str, details: str | None = None) -> Flag:
+    """Report an idea or comment once. At the site's threshold of distinct reporters the
+    item is hidden until a moderator reviews it.
+
+    Raises NotPermitted, ValidationFailed (bad reason, missing details, already reported).
+    """
+    verdict = can_flag(reporter, item)
+    if not verdict:
+        raise NotPermitted(verdict.reason)
+    if reason not in FLAG_REASONS:
+        raise ValidationFailed(_l("Choose a reason from the list."), "reason")
+    details = (details or "").strip() or None
+    if reason == "other" and not details:
+        raise ValidationFailed(_l("Tell us what is wrong."), "details")
+    if details and len(details) > FLAG_DETAILS_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=FLAG_DETAILS_MAX),
+                               "details")
+    is_idea = isinstance(item, Idea)
+    flag = Flag(reporter_id=reporter.id, reason=reason, details=details,
+                idea_id=item.id if is_idea else None, comment_id=None if is_idea else item.id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(flag)
+    except IntegrityError:
+        raise ValidationFailed(_l("You have already reported this.")) from None
+    model = type(item)
+    db.session.execute(
+        update(model).where(model.id == item.id)
+        .values(open_flag_count=model.open_flag_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(item, ["open_flag_count"])
+    states.update_queue_position(item, waiting_for_decision=False)
+    if item.open_flag_count >= current_app.config["FLAG_HIDE_THRESHOLD"]:
+        _hide_pending_review(item)
+    db.session.flush()
+    return flag
+
+
+def _hide_pending_review(item) -> None:
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        reason = gettext("Hidden automatically after several reports, until a moderator "
+                         "reviews it.")
+    if isinstance(item, Idea):
+        if item.moderation_state != states.PUBLISHED:
+            return
+        source, target = states.apply_transition(item, "hide", reason)
+        agency_id, idea, comment = item.challenge.agency_id, item, None
+    else:
+        if item.is_hidden:
+            return
+        source, target = states.apply_comment_transition(item, "hide", reason)
+        agency_id, idea, comment = item.idea.challenge.agency_id, item.idea, item
+    record_action(None, agency_id, "auto_hide", idea=idea, comment=comment,
+                  from_state=source, to_state=target, reason=reason)
+
+
+def dismiss_flags(actor, item, reason: str | None) -> None:
+    """Close an item's open reports as unfounded; content hidden by them comes back."""
+    is_idea = isinstance(item, Idea)
+    idea = item if is_idea else item.idea
+    _require_staff(can_moderate_idea(actor, idea))
+    reason = _clean_reason(reason)
+    if not reason:
+        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+    if not item.open_flag_count:
+        raise InvalidTransition(_l("There are no open reports to dismiss."))
+    if is_idea:
+        _resolve_open_flags(idea=item)
+    else:
+        _resolve_open_flags(comment=item)
+    source = item.moderation_state if is_idea else states.comment_state(item)
+    if is_idea and item.moderation_state == states.HIDDEN:
+        states.apply_transition(item, "restore")
+    elif not is_idea and item.is_hidden:
+        states.apply_comment_transition(item, "restore")
+    target = item.moderation_state if is_idea else states.comment_state(item)
+    states.update_queue_position(item, waiting_for_decision=is_idea and target == "pending")
+    record_action(actor, idea.challenge.agency_id, "dismiss_flags", idea=idea,
+                  comment=None if is_idea else item, from_state=source, to_state=target,
+                  reason=reason)
+    db.session.flush()
+
+
+def uphold_flags(actor, item, reason: str | None) -> None:
+    """Agree with an item's open reports: it is hidden (or stays hidden) and they close.
+
+    The author is e-mailed. Raises NotPermitted, InvalidTransition.
+    """
+    is_idea = isinstance(item, Idea)
+    idea = item if is_idea else item.idea
+    _require_staff(can_moderate_idea(actor, idea))
+    reason = _clean_reason(reason)
+    if not reason:
+        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+    if not item.open_flag_count:
+        raise InvalidTransition(_l("There are no open reports to decide on."))
+    visible = item.moderation_state == states.PUBLISHED if is_idea else not item.is_hidden
+    if visible:
+        if is_idea:
+            moderate_idea(actor, item, "hide", reason)
+        else:
+            moderate_comment(actor, item, "hide", reason)
+        return
+    source = item.moderation_state if is_idea else states.comment_state(item)
+    if is_idea:
+        _resolve_open_flags(idea=item)
+        item.moderation_reason = reason
+    else:
+        _resolve_open_flags(comment=item)
+        item.hidden_reason = reason
+    states.update_queue_position(item)
+    record_action(actor, idea.challenge.agency_id, "uphold_flags", idea=idea,
+                  comment=None if is_idea else item, from_state=source, to_state=source,
+                  reason=reason)
+    if is_idea:
+        mail.send_to_user(item.author, "idea_moderated", idea=item, action="hide",
+                          reason=reason)
+    else:
+        mail.send_to_user(item.author, "comment_moderated", comment=item, action="hide",
+                          reason=reason)
+    db.session.flush()
+
+
+def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
+    """Mark (or re-describe) a risk of an idea. Raises NotPermitted, ValidationFailed."""
+    _require_staff(can_moderate_idea(actor, idea))
+    if kind not in RISK_KINDS:
+        raise ValidationFailed(_l("Choose a kind of risk from the list."), "kind")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(_l("Describe the risk."), "note")
+    if len(note) > RISK_NOTE_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=RISK_NOTE_MAX), "note")
+    risk = next((r for r in idea.risk_flags if r.kind == kind), None)
+    if risk is None:
+        risk = RiskFlag(kind=kind, note=note, set_by_id=actor.id)
+        idea.risk_flags.append(risk)
+    else:
+        risk.note, risk.set_by_id = note, actor.id
+    record_action(actor, idea.challenge.agency_id, "risk_set", idea=idea, to_state=kind,
+                  reason=note)
+    db.session.flush()
+    return risk
+
+
+def clear_risk_flag(actor, idea: Idea, kind: str) -> None:
+    """Remove a risk flag. Raises NotPermitted, InvalidTransition if it is not set."""
+    _require_staff(can_moderate_idea(actor, idea))
+    risk = next((r for r in idea.risk_flags if r.kind == kind), None)
+    if risk is None:
+        raise InvalidTransition(_l("This risk is not marked on the idea."))
+    idea.risk_flags.remove(risk)
+    record_action(actor, idea.challenge.agency_id, "risk_cleared", idea=idea,
+                  from_state=kind, reason=risk.note)
+    db.session.flush()
+
+
+def set_moderation_target(actor, agency, hours: int) -> None:
+    """Agency admins set how many hours an item may wait before it counts as overdue."""
+    if not is_admin_of(actor, agency.id):
+        raise NotPermitted(_l("Only the agency's admins can change this."))
+    if not 1 <= hours <= 24 * 30:
+        raise ValidationFailed(_l("Choose between 1 and 720 hours."), "hours")
+    agency.moderation_target_hours = hours
+    db.session.flush()
