@@ -4,7 +4,7 @@ import logging
 import os
 
 from flask import Flask, abort, g, has_request_context, request, session
-from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -47,6 +47,12 @@ def _select_locale() -> str | None:
     return request.accept_languages.best_match(list(languages))
 
 
+def _select_timezone() -> str | None:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
 def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401  (registers every model on the metadata)
     from engage.db import render_migration_item
@@ -61,7 +67,8 @@ def _init_extensions(app: Flask) -> None:
     )
     extensions.csrf.init_app(app)
     extensions.cache.init_app(app)
-    extensions.babel.init_app(app, locale_selector=_select_locale)
+    extensions.babel.init_app(app, locale_selector=_select_locale,
+                              timezone_selector=_select_timezone)
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -80,6 +87,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from engage.agencies.admin_views import bp as site_admin_bp
+    from engage.agencies.views import bp as workspace_bp
     from engage.auth.views import bp as auth_bp
     from engage.challenges.views import bp as challenges_bp
     from engage.ideas.views import bp as ideas_bp
@@ -89,6 +98,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ideas_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(workspace_bp)
+    app.register_blueprint(site_admin_bp)
 
 
 def _register_request_guards(app: Flask) -> None:
@@ -114,10 +125,26 @@ def _register_request_guards(app: Flask) -> None:
         return response
 
 
+def _staff_agency_slug(user) -> str | None:
+    """The agency whose workspace the header links to: the person's first one."""
+    from sqlalchemy import select
+
+    from engage.agencies.models import Agency
+    from engage.permissions import agency_roles
+
+    roles = agency_roles(user)
+    if not roles:
+        return None
+    return extensions.db.session.scalar(
+        select(Agency.slug).where(Agency.id == min(roles))
+    )
+
+
 def _register_template_helpers(app: Flask) -> None:
     from engage.challenges.states import PHASE_RULES
     from engage.db import now_utc
     from engage.ideas import permissions as idea_permissions
+    from engage.ideas.states import STAGE_LABELS
     from engage.moderation import permissions as moderation_permissions
     from engage.permissions import agency_roles
     from engage.text import plain_excerpt, render_markdown
@@ -141,6 +168,8 @@ def _register_template_helpers(app: Flask) -> None:
             "languages": app.config["LANGUAGES"],
             "site_name": app.config["SITE_NAME"],
             "current_locale": lambda: str(get_locale() or "en"),
+            "current_timezone": lambda: str(get_timezone()),
+            "stage_labels": STAGE_LABELS,
             **{name: getattr(idea_permissions, name) for name in (
                 "can_submit_idea", "can_vote_idea", "can_comment_idea", "can_edit_idea",
                 "can_withdraw_idea", "can_participate",
@@ -150,4 +179,5 @@ def _register_template_helpers(app: Flask) -> None:
             "is_staff_anywhere": lambda user: user.is_authenticated and (
                 user.is_admin or bool(agency_roles(user))
             ),
+            "staff_agency_slug": _staff_agency_slug,
         }

@@ -1,4 +1,5 @@
-"""Demo data for `flask --app engage demo`: an agency, two challenges, ideas, votes, comments.
+"""Demo data for `flask --app engage demo`: two agencies, their challenges, ideas in every
+state, votes, comments, reports, decisions and pipeline progress.
 
 Loaded once (it checks for the demo agency) and never in production.
 """
@@ -15,7 +16,7 @@ from engage.errors import LimitReached
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas import states
-from engage.ideas.models import Idea
+from engage.ideas.models import Idea, PipelineEvent
 
 DEMO_PASSWORD = "engage-demo"
 DEMO_AGENCY_SLUG = "city-of-example"
@@ -25,6 +26,7 @@ DEMO_ACCOUNTS = [
     ("moderator@example.org", "moderator, City of Example"),
     ("citizen@example.org", "citizen"),
     ("business@example.org", "business, Example Works Ltd"),
+    ("harbour@example.org", "agency admin, Harbour Authority"),
 ]
 
 GREEN_IDEAS = [
@@ -139,7 +141,86 @@ def load_demo_data() -> bool:
     _add_ideas(services_challenge, SERVICE_IDEAS, authors, voters,
                submitted_at=now - timedelta(days=20))
     _add_moderation_work(green, citizen, neighbours)
+    _add_decisions(green, agency_admin)
+    _add_harbour_authority(now, neighbours)
     return True
+
+
+DECISIONS = [  # (idea title, decision, response, stages after the backlog)
+    ("Water refill stations downtown", "accept",
+     "We will install ten stations this year, starting with the market square.",
+     [("concept", "Locations chosen with the water company."),
+      ("validation", "A first station is tested at the market.")]),
+    ("Car-free Sundays in the old town", "accept",
+     "A trial Sunday is planned; we will ask shops and residents first.", []),
+    ("Tool library", "accept", "The library will host it from next spring.",
+     [("concept", "Partnering with the repair café volunteers.")]),
+    ("Compost collection for flats", "shortlist",
+     "We are costing this with the waste service.", []),
+    ("Wildflower verges", "decline",
+     "Road safety rules need short grass at junctions; we will plant wildflowers in parks "
+     "instead.", []),
+]
+
+
+def _add_decisions(challenge, admin) -> None:
+    """Decide on some ideas and move the accepted ones through the pipeline."""
+    for title, action, response, stages in DECISIONS:
+        idea = db.session.scalar(
+            select(Idea).where(Idea.challenge_id == challenge.id, Idea.title == title)
+        )
+        _decide(idea, admin, action, response, stages)
+
+
+def _decide(idea, admin, action, response, stages) -> None:
+    states.apply_decision(idea, action, response)
+    if idea.pipeline_stage:
+        idea.pipeline_events.append(
+            PipelineEvent(stage=idea.pipeline_stage, note=response, actor_id=admin.id)
+        )
+    for number, (stage, note) in enumerate(stages, start=1):
+        states.apply_stage(idea, stage)
+        idea.external_ref = f"CITY-{idea.id}-{number}"
+        idea.pipeline_events.append(
+            PipelineEvent(stage=stage, note=note, external_ref=idea.external_ref,
+                          actor_id=admin.id)
+        )
+
+
+HARBOUR_IDEAS = [
+    ("Shore power for ferries", "Ferries switch off their engines at the quay.",
+     "accept", [("concept", "Grid capacity study ordered.")]),
+    ("Floating litter traps", "Catch plastic before it reaches the sea.", "accept", []),
+    ("Public swimming at the old dock", "A safe, clean place to swim in summer.",
+     "accept", []),
+    ("Night-time noise limits for cranes", "Residents near the port cannot sleep.", None, []),
+    ("Harbour history trail", "Signs that tell the story of the docks.", None, []),
+]
+
+
+def _add_harbour_authority(now, people) -> None:
+    """A second agency, with its own admin, challenge and pipeline."""
+    admin = _user("harbour@example.org", "Hana Harbour")
+    agency = Agency(name="Harbour Authority", slug="harbour-authority",
+                    description="Runs the port and the waterfront.")
+    db.session.add_all([agency, Membership(agency=agency, user=admin, role="admin")])
+    challenge = Challenge(
+        agency=agency, slug="cleaner-harbour", title="A cleaner harbour",
+        summary="How can the port be cleaner and quieter for its neighbours?",
+        body="Tell us how the harbour could pollute less and welcome people more.",
+        opens_at=now - timedelta(days=15), submissions_close_at=now + timedelta(days=15),
+        voting_closes_at=now + timedelta(days=25), published_at=now - timedelta(days=15),
+        moderation_mode="post", allow_business=True,
+        tags=ideas.resolve_tags(["environment", "harbour"]),
+    )
+    db.session.add(challenge)
+    db.session.flush()
+    for index, (title, body, action, stages) in enumerate(HARBOUR_IDEAS):
+        idea = ideas.submit_idea(people[index], challenge, title=title, body=body)
+        for voter in people[: 8 - index]:
+            ideas.cast_vote(voter, idea)
+        if action:
+            _decide(idea, admin, action, "The Harbour Authority takes this forward.", stages)
 
 
 def _add_moderation_work(challenge, citizen, neighbours) -> None:

@@ -37,3 +37,11 @@ def render_form(template: str, form: FlaskForm, error=None, **context):
     if error is not None and not apply_domain_error(form, error):
         flash(str(error.message), "error")
     return render_template(template, form=form, **context), status
+
+
+def choices(pairs) -> list:
+    """SelectField / RadioField choices from (value, label) pairs or a {value: label} dict."""
+    from wtforms.fields.choices import SelectChoice
+
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]

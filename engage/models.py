@@ -1,10 +1,11 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from engage.agencies.models import Agency, Membership
+from engage.agencies.models import Agency, Invitation, Membership
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag, challenge_tags
-from engage.ideas.models import Comment, Idea, Vote, idea_tags
+from engage.ideas.models import Comment, Idea, PipelineEvent, Vote, idea_tags
 from engage.moderation.models import Flag, ModerationAction, RiskFlag
 
-__all__ = ["Agency", "Challenge", "Comment", "Flag", "Idea", "Membership", "ModerationAction",
-           "RiskFlag", "Tag", "User", "Vote", "challenge_tags", "idea_tags"]
+__all__ = ["Agency", "Challenge", "Comment", "Flag", "Idea", "Invitation", "Membership",
+           "ModerationAction", "PipelineEvent", "RiskFlag", "Tag", "User", "Vote",
+           "challenge_tags", "idea_tags"]

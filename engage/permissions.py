@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, g, has_app_context
 from sqlalchemy import select
 
 from engage.extensions import db
@@ -27,19 +27,18 @@ def deny(reason) -> Verdict:
 
 
 def agency_roles(user) -> dict[int, str]:
-    """Return {agency_id: role} for the user, loaded once per user object."""
+    """Return {agency_id: role} for the user, loaded once per request."""
     if user is None or not user.is_authenticated:
         return {}
-    cached = getattr(user, "_agency_roles", None)
-    if cached is None:
+    cache = g.setdefault("agency_roles", {}) if has_app_context() else {}
+    if user.id not in cache:
         from engage.agencies.models import Membership
 
         rows = db.session.execute(
             select(Membership.agency_id, Membership.role).where(Membership.user_id == user.id)
         )
-        cached = {agency_id: role for agency_id, role in rows}
-        user._agency_roles = cached
-    return cached
+        cache[user.id] = {agency_id: role for agency_id, role in rows}
+    return cache[user.id]
 
 
 def is_staff_of(user, agency_id: int) -> bool:

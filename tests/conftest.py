@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
@@ -65,9 +66,26 @@ def _empty_all_tables() -> None:
     db.session.commit()
 
 
+def _isolate_requests(app) -> None:
+    """Give every test request a fresh `g` and fresh reads, as a real server would.
+
+    The factories keep one app context open for the whole test, and Flask reuses an
+    open app context for requests: without this, the signed-in user, the locale and
+    loaded rows cached by one request would leak into the next.
+    """
+
+    def start_fresh():
+        for key in list(g):
+            g.pop(key)
+        db.session.expire_all()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, start_fresh)
+
+
 @pytest.fixture
 def app(_migrated, tmp_path):
     app = create_app(_test_config(_migrated, tmp_path))
+    _isolate_requests(app)
     with app.app_context():
         _empty_all_tables()
     yield app

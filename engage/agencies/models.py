@@ -1,9 +1,12 @@
 """Agencies and the people who work for them (admins and moderators)."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from datetime import datetime
 
-from engage.db import TimestampMixin
+from flask import g, has_app_context
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from engage.db import TimestampMixin, UTCDateTime, now_utc
 from engage.extensions import db
 
 MEMBER_ROLES = ("admin", "moderator")
@@ -42,3 +45,39 @@ class Membership(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Membership {self.user_id}@{self.agency_id} {self.role}>"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_cached_roles(session, flush_context) -> None:
+    """permissions.agency_roles caches memberships per request: drop it when they change."""
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if has_app_context() and any(isinstance(obj, Membership) for obj in changed):
+        g.pop("agency_roles", None)
+
+
+class Invitation(db.Model):
+    """An e-mailed invitation to join an agency's team; the link is signed, not stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'moderator')", name="role"),
+        Index("ix_invitations_agency", "agency_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    agency: Mapped[Agency] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} {self.role}@{self.agency_id}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -1,5 +1,7 @@
 """Account forms: shape and CSRF only; rules live in auth.services."""
 
+from zoneinfo import available_timezones
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
@@ -8,6 +10,8 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN
 from engage.config import LANGUAGES
+
+TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _language_choices() -> list[SelectChoice]:
@@ -105,6 +109,16 @@ class ProfileForm(FlaskForm):
         _l("Language"),
         choices=[SelectChoice("", _l("Same as my browser")), *_language_choices()],
         validators=[Optional()],
+    )
+    timezone = SelectField(
+        _l("Time zone"),
+        description=_l("Dates and times are shown in this time zone."),
+        choices=[SelectChoice("", "UTC"),
+                 *(SelectChoice(zone, zone.replace("_", " ")) for zone in TIMEZONES)],
+        validators=[Optional()],
+    )
+    email_on_decisions = BooleanField(
+        _l("E-mail me when an idea I voted for gets a decision from the agency")
     )
 
 

@@ -27,6 +27,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     account_type: Mapped[str] = mapped_column(String(16), default="citizen")
     organisation_name: Mapped[str | None] = mapped_column(String(120))
     locale: Mapped[str | None] = mapped_column(String(8))
+    # An IANA zone name ("Europe/Paris"); dates are shown in it. None means UTC.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # E-mail me when an idea I voted for gets a decision.
+    email_on_decisions: Mapped[bool] = mapped_column(default=False)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_admin: Mapped[bool] = mapped_column(default=False)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,6 +3,8 @@
 Services flush, never commit. Answers never reveal whether an address has an account.
 """
 
+from zoneinfo import available_timezones
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -87,6 +89,8 @@ def register_user(
                                "organisation_name")
     existing = find_user_by_email(email)
     if existing is not None:
+        # Hash anyway, so a known address answers as slowly as a new account is created.
+        generate_password_hash(password)
         mail.send_to_user(existing, "already_registered")
         return None
     user = User(
@@ -162,16 +166,22 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def update_profile(user: User, *, display_name: str, locale: str | None,
-                   organisation_name: str | None = None) -> None:
-    """Change the public name, language and (for businesses) organisation name."""
+                   organisation_name: str | None = None, timezone: str | None = None,
+                   email_on_decisions: bool = False) -> None:
+    """Change the public name, language, time zone, e-mail choices and (for
+    businesses) organisation name. Raises ValidationFailed."""
     if locale and locale not in current_app.config["LANGUAGES"]:
         raise ValidationFailed(_l("Choose one of the offered languages."), "locale")
+    if timezone and timezone not in available_timezones():
+        raise ValidationFailed(_l("Choose one of the offered time zones."), "timezone")
     organisation_name = (organisation_name or "").strip()
     if user.is_business and not organisation_name:
         raise ValidationFailed(_l("A business account needs the organisation's name."),
                                "organisation_name")
     user.display_name = display_name.strip()
     user.locale = locale or None
+    user.timezone = timezone or None
+    user.email_on_decisions = email_on_decisions
     if user.is_business:
         user.organisation_name = organisation_name
     db.session.flush()

@@ -173,6 +173,7 @@ def profile():
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
+        form.timezone.data = current_user.timezone or ""
     if form.validate_on_submit():
         try:
             services.update_profile(
@@ -180,6 +181,8 @@ def profile():
                 display_name=form.display_name.data,
                 locale=form.locale.data or None,
                 organisation_name=form.organisation_name.data,
+                timezone=form.timezone.data or None,
+                email_on_decisions=form.email_on_decisions.data,
             )
         except ValidationFailed as error:
             return render_form("auth/profile.html", form, error, ideas=_my_ideas())

@@ -26,9 +26,6 @@ COMMENT_MAX = 5_000
 LOCATION_MAX = 200
 EXCERPT_MAX = 240
 
-DECISIONS = ("none", "shortlisted", "accepted", "declined")
-PIPELINE_STAGES = ("backlog", "concept", "validation", "development", "deployment",
-                   "implemented", "discontinued")
 
 
 def _in(column: str, values) -> str:
@@ -48,9 +45,11 @@ class Idea(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint(_in("moderation_state", states.MODERATION_STATES),
                         name="moderation_state"),
-        CheckConstraint(_in("decision", DECISIONS), name="decision"),
-        CheckConstraint(f"pipeline_stage IS NULL OR {_in('pipeline_stage', PIPELINE_STAGES)}",
-                        name="pipeline_stage"),
+        CheckConstraint(_in("decision", states.DECISIONS), name="decision"),
+        CheckConstraint(
+            f"pipeline_stage IS NULL OR {_in('pipeline_stage', states.PIPELINE_STAGES)}",
+            name="pipeline_stage",
+        ),
         CheckConstraint("vote_count >= 0 AND comment_count >= 0", name="counters"),
         # One index per sort order of the challenge page (published ideas only).
         Index("ix_ideas_by_votes", "challenge_id", "moderation_state", "vote_count", "id"),
@@ -87,6 +86,10 @@ class Idea(TimestampMixin, db.Model):
     tags: Mapped[list[Tag]] = relationship(secondary=idea_tags, order_by=Tag.name)
     merged_into = relationship("Idea", remote_side="Idea.id")
     risk_flags = relationship("RiskFlag", order_by="RiskFlag.kind", cascade="all, delete-orphan")
+    pipeline_events = relationship(
+        "PipelineEvent", order_by="(PipelineEvent.created_at, PipelineEvent.id)",
+        cascade="all, delete-orphan",
+    )
 
     def __repr__(self) -> str:
         return f"<Idea {self.id} {self.moderation_state}>"
@@ -102,6 +105,33 @@ class Idea(TimestampMixin, db.Model):
     @property
     def state_label(self):
         return states.STATE_LABELS[self.moderation_state]
+
+    @property
+    def decision_label(self):
+        return states.DECISION_LABELS[self.decision]
+
+    @property
+    def stage_label(self):
+        return states.STAGE_LABELS.get(self.pipeline_stage, "")
+
+
+class PipelineEvent(db.Model):
+    """One step of an accepted idea through the agency's pipeline, shown publicly."""
+
+    __tablename__ = "pipeline_events"
+    __table_args__ = (Index("ix_pipeline_events_idea", "idea_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    external_ref: Mapped[str | None] = mapped_column(String(120))
+    # The staff member who moved it, or None when an agency system did through the API.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<PipelineEvent {self.idea_id} {self.stage}>"
 
 
 class Vote(db.Model):

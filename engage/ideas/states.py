@@ -1,7 +1,5 @@
-"""The moderation lifecycle of an idea, as a table, and the one function that applies it.
-
-Decision and pipeline lifecycles join this module when their workflows are built.
-"""
+"""The lifecycles of an idea — moderation, the agency's decision, the pipeline stage —
+and of a comment, each a table with the one function that applies it."""
 
 from dataclasses import dataclass
 
@@ -144,3 +142,87 @@ def apply_comment_transition(comment, action: str, reason: str | None = None):
     comment.is_hidden = transition.target == COMMENT_HIDDEN
     comment.hidden_reason = reason.strip() if transition.needs_reason else None
     return source, transition.target
+
+
+# The agency's decision on a published idea, always with a public response.
+NO_DECISION, SHORTLISTED, ACCEPTED, DECLINED = "none", "shortlisted", "accepted", "declined"
+DECISIONS = (NO_DECISION, SHORTLISTED, ACCEPTED, DECLINED)
+DECISION_LABELS = {
+    NO_DECISION: _l("No decision yet"),
+    SHORTLISTED: _l("Shortlisted"),
+    ACCEPTED: _l("Accepted"),
+    DECLINED: _l("Declined"),
+}
+DECISION_TRANSITIONS = {
+    "shortlist": Transition(frozenset({NO_DECISION}), SHORTLISTED, STAFF, needs_reason=True),
+    "accept": Transition(frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, STAFF,
+                         needs_reason=True),
+    "decline": Transition(frozenset({NO_DECISION, SHORTLISTED}), DECLINED, STAFF,
+                          needs_reason=True),
+}
+
+# ISO 56002's innovation process: accepted ideas move forward through these stages,
+# or are discontinued from any stage that is not final.
+PIPELINE_STAGES = ("backlog", "concept", "validation", "development", "deployment",
+                   "implemented", "discontinued")
+FORWARD_STAGES = PIPELINE_STAGES[:-1]
+FINAL_STAGES = frozenset({"implemented", "discontinued"})
+STAGE_LABELS = {
+    "backlog": _l("Backlog"),
+    "concept": _l("Concept"),
+    "validation": _l("Validation"),
+    "development": _l("Development"),
+    "deployment": _l("Deployment"),
+    "implemented": _l("Implemented"),
+    "discontinued": _l("Discontinued"),
+}
+
+
+def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
+    """Shortlist, accept or decline a published idea; the only code that assigns `decision`.
+
+    Accepting puts the idea in the pipeline's first stage. Raises InvalidTransition.
+    """
+    transition = DECISION_TRANSITIONS.get(action)
+    if idea.moderation_state != PUBLISHED:
+        raise InvalidTransition(_l("Only published ideas can be decided on."))
+    if transition is None or idea.decision not in transition.sources:
+        raise InvalidTransition(
+            _l("This idea is already %(decision)s; that decision is not possible now.",
+               decision=DECISION_LABELS.get(idea.decision, idea.decision))
+        )
+    if not (response or "").strip():
+        raise InvalidTransition(_l("Write the public response to this decision."), "response")
+    source = idea.decision
+    idea.decision = transition.target
+    idea.decision_response = response.strip()
+    idea.decided_at = now_utc()
+    if transition.target == ACCEPTED:
+        idea.pipeline_stage = FORWARD_STAGES[0]
+    return source, transition.target
+
+
+def allowed_next_stages(idea) -> list[str]:
+    """The stages an accepted idea may move to: any later one, or discontinued."""
+    current = idea.pipeline_stage
+    if idea.decision != ACCEPTED or current is None or current in FINAL_STAGES:
+        return []
+    later = list(FORWARD_STAGES[FORWARD_STAGES.index(current) + 1 :])
+    return [*later, "discontinued"]
+
+
+def apply_stage(idea, stage: str) -> tuple[str | None, str]:
+    """Move an accepted idea to a later pipeline stage; the only code that assigns
+    `pipeline_stage` after acceptance. Raises InvalidTransition for any other move."""
+    if stage not in PIPELINE_STAGES:
+        raise InvalidTransition(_l("Unknown stage."), "stage")
+    if stage not in allowed_next_stages(idea):
+        raise InvalidTransition(
+            _l("An idea in stage %(stage)s cannot move to %(target)s.",
+               stage=STAGE_LABELS.get(idea.pipeline_stage, _l("none")),
+               target=STAGE_LABELS[stage]),
+            "stage",
+        )
+    source = idea.pipeline_stage
+    idea.pipeline_stage = stage
+    return source, stage

@@ -40,7 +40,7 @@ def _load_visible_idea(idea_id: int) -> Idea:
         select(Idea)
         .where(Idea.id == idea_id)
         .options(selectinload(Idea.challenge), selectinload(Idea.author),
-                 selectinload(Idea.tags))
+                 selectinload(Idea.tags), selectinload(Idea.pipeline_events))
     )
     if idea is None or not can_view_idea(current_user, idea, _now()):
         abort(404)

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from engage.forms import choices
 from engage.moderation.services import FLAG_DETAILS_MAX, REASON_MAX, RISK_NOTE_MAX
 
 # i18n: reasons people give when they report content
@@ -40,11 +41,13 @@ ACTION_LABELS = {
 }
 
 
-def _reason(label, required_message=None):
+def _reason(label, required_message=None, id=None):
+    # An idea's file shows several of these forms at once: each reason field gets its own
+    # id so that its label and error summary point at it.
     validators = [Length(max=REASON_MAX, message=_l("Use at most %(max)d characters.",
                                                     max=REASON_MAX))]
     validators.insert(0, DataRequired(required_message) if required_message else Optional())
-    return TextAreaField(label, validators=validators, render_kw={"rows": 3})
+    return TextAreaField(label, validators=validators, render_kw={"rows": 3}, id=id)
 
 
 class DecisionForm(FlaskForm):
@@ -56,8 +59,8 @@ class DecisionForm(FlaskForm):
 
 class BulkForm(FlaskForm):
     action = SelectField(_l("Decision for the selected ideas"),
-                         choices=[("publish", _l("Publish")), ("reject", _l("Reject"))])
-    reason = _reason(_l("Reason (required to reject)"))
+                         choices=choices([("publish", _l("Publish")), ("reject", _l("Reject"))]))
+    reason = _reason(_l("Reason (required to reject)"), id="bulk-reason")
 
 
 class MergeForm(FlaskForm):
@@ -68,19 +71,19 @@ class MergeForm(FlaskForm):
         validators=[DataRequired(_l("Enter the number of the idea.")),
                     NumberRange(min=1, max=2**31 - 1, message=_l("Enter a valid number."))],
     )
-    reason = _reason(_l("Note (optional)"))
+    reason = _reason(_l("Note (optional)"), id="merge-reason")
 
 
 class DismissForm(FlaskForm):
     """Dismiss or uphold the open reports of an item: a decision with a reason."""
 
     reason = _reason(_l("Reason for your decision on the reports"),
-                     _l("A reason is required."))
+                     _l("A reason is required."), id="dismiss-reason")
     next = HiddenField()
 
 
 class RiskForm(FlaskForm):
-    kind = SelectField(_l("Risk"), choices=list(RISK_LABELS.items()))
+    kind = SelectField(_l("Risk"), choices=choices(RISK_LABELS))
     note = TextAreaField(
         _l("Note"),
         validators=[DataRequired(_l("Describe the risk.")),
@@ -99,7 +102,7 @@ class TargetForm(FlaskForm):
 
 
 class FlagForm(FlaskForm):
-    reason = RadioField(_l("What is wrong?"), choices=list(FLAG_REASON_LABELS.items()),
+    reason = RadioField(_l("What is wrong?"), choices=choices(FLAG_REASON_LABELS),
                         validators=[DataRequired(_l("Choose a reason."))])
     details = TextAreaField(
         _l("Details"),

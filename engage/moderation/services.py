@@ -238,7 +238,10 @@ def _hide_pending_review(item) -> None:
 
 
 def dismiss_flags(actor, item, reason: str | None) -> None:
-    """Close an item's open reports as unfounded; content hidden by them comes back."""
+    """Close an item's open reports as unfounded; content hidden by them comes back.
+
+    The author is e-mailed. Raises NotPermitted, InvalidTransition.
+    """
     is_idea = isinstance(item, Idea)
     idea = item if is_idea else item.idea
     _require_staff(can_moderate_idea(actor, idea))
@@ -261,6 +264,9 @@ def dismiss_flags(actor, item, reason: str | None) -> None:
     record_action(actor, idea.challenge.agency_id, "dismiss_flags", idea=idea,
                   comment=None if is_idea else item, from_state=source, to_state=target,
                   reason=reason)
+    mail.send_to_user(item.author, "flags_dismissed", idea=idea,
+                      comment=None if is_idea else item, restored=source != target,
+                      reason=reason)
     db.session.flush()
 
 

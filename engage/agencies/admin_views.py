@@ -1,0 +1,85 @@
+"""Site admin pages: create agencies with their first admin, suspend and restore accounts.
+
+Everyone but site admins gets 404.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from engage.agencies import services
+from engage.agencies.forms import AgencyForm
+from engage.agencies.models import Agency, Membership
+from engage.agencies.permissions import is_site_admin
+from engage.auth.models import User
+from engage.errors import DomainError
+from engage.extensions import db
+from engage.forms import ActionForm, render_form
+
+bp = Blueprint("site_admin", __name__, url_prefix="/admin")
+USERS_SHOWN = 50
+
+
+@bp.before_request
+@login_required
+def require_site_admin():
+    if not is_site_admin(current_user):
+        abort(404)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def agencies():
+    form = AgencyForm()
+    if form.validate_on_submit():
+        try:
+            agency = services.create_agency(
+                current_user, name=form.name.data, slug=form.slug.data,
+                description=form.description.data or "", website=form.website.data,
+                first_admin_email=form.first_admin_email.data,
+            )
+        except DomainError as error:
+            return _agencies_page(form, error)
+        db.session.commit()
+        flash(_("The agency %(name)s is created and its first admin is invited.",
+                name=agency.name), "success")
+        return redirect(url_for("site_admin.agencies"))
+    return _agencies_page(form)
+
+
+def _agencies_page(form, error=None):
+    members = (select(func.count(Membership.id)).where(Membership.agency_id == Agency.id)
+               .scalar_subquery())
+    rows = db.session.execute(select(Agency, members).order_by(Agency.name)).all()
+    return render_form("admin/agencies.html", form, error, agencies=rows)
+
+
+@bp.route("/users")
+def users():
+    query_text = request.args.get("q", "").strip()[:254].lower()
+    people = []
+    if query_text:
+        people = db.session.scalars(
+            select(User).where(User.email.startswith(query_text, autoescape=True))
+            .order_by(User.email).limit(USERS_SHOWN)
+        ).all()
+    return render_template("admin/users.html", people=people, query_text=query_text)
+
+
+@bp.route("/users/<int(max=2147483647):user_id>/<any(suspend, restore):action>",
+          methods=["POST"])
+def user_action(user_id: int, action: str):
+    person = db.get_or_404(User, user_id)
+    if not ActionForm().validate():
+        abort(400)
+    service = services.suspend_user if action == "suspend" else services.restore_user
+    try:
+        service(current_user, person)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The account is suspended.") if action == "suspend"
+              else _("The account is restored."), "success")
+    return redirect(url_for("site_admin.users", q=person.email))

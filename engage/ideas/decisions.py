@@ -1,0 +1,89 @@
+"""The agency's answer to an idea: decide on it, then move it through the pipeline.
+
+Both go through ideas.states, write the audit trail, tell the people who care by
+e-mail, and flush; the caller commits.
+"""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from engage import mail
+from engage.agencies.permissions import can_decide_idea
+from engage.auth.models import User
+from engage.errors import NotPermitted, ValidationFailed
+from engage.extensions import db
+from engage.ideas import states
+from engage.ideas.models import Idea, PipelineEvent, Vote
+from engage.moderation.services import record_action
+
+RESPONSE_MAX = 5000
+NOTE_MAX = 2000
+EXTERNAL_REF_MAX = 120
+
+
+def _require_decider(user, idea: Idea) -> None:
+    if not can_decide_idea(user, idea):
+        raise NotPermitted(_l("Only the agency's admins can decide on its ideas."))
+
+
+def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
+    """Shortlist, accept or decline a published idea with a public response.
+
+    The author and the voters who asked for it are e-mailed; accepting puts the idea
+    in the backlog. Raises NotPermitted, InvalidTransition, ValidationFailed.
+    """
+    _require_decider(actor, idea)
+    if len(response or "") > RESPONSE_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX),
+                               "response")
+    source, target = states.apply_decision(idea, action, response)
+    if target == states.ACCEPTED:
+        idea.pipeline_events.append(
+            PipelineEvent(stage=idea.pipeline_stage, note=idea.decision_response,
+                          actor_id=actor.id)
+        )
+    record_action(actor, idea.challenge.agency_id, f"decide_{action}", idea=idea,
+                  from_state=source, to_state=target, reason=idea.decision_response)
+    for person in _people_to_tell(idea):
+        mail.send_to_user(person, "idea_decided", idea=idea,
+                          is_author=person.id == idea.author_id)
+    db.session.flush()
+
+
+def _people_to_tell(idea: Idea) -> list[User]:
+    """The author, and every voter who opted in to decision e-mails (one query)."""
+    voters = db.session.scalars(
+        select(User).join(Vote, Vote.voter_id == User.id)
+        .where(Vote.idea_id == idea.id, User.email_on_decisions.is_(True),
+               User.id != idea.author_id, User.suspended_at.is_(None))
+    ).all()
+    return [idea.author, *voters]
+
+
+def move_idea_stage(actor, idea: Idea, stage: str, note: str | None = None,
+                    external_ref: str | None = None, *, by_api: bool = False) -> PipelineEvent:
+    """Move an accepted idea to a later stage (or discontinue it), with a public note.
+
+    `actor` is a staff user, or None for an agency system through the API (`by_api`).
+    The author is e-mailed. Raises NotPermitted, InvalidTransition, ValidationFailed.
+    """
+    if not by_api:
+        _require_decider(actor, idea)
+    note = (note or "").strip()
+    external_ref = (external_ref or "").strip() or None
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=NOTE_MAX), "note")
+    if external_ref and len(external_ref) > EXTERNAL_REF_MAX:
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=EXTERNAL_REF_MAX),
+                               "external_ref")
+    source, target = states.apply_stage(idea, stage)
+    if external_ref:
+        idea.external_ref = external_ref
+    event = PipelineEvent(stage=target, note=note, external_ref=external_ref,
+                          actor_id=actor.id if actor else None)
+    idea.pipeline_events.append(event)
+    record_action(actor, idea.challenge.agency_id, "stage", idea=idea, from_state=source,
+                  to_state=target, reason=note or None)
+    mail.send_to_user(idea.author, "idea_stage", idea=idea, event=event)
+    db.session.flush()
+    return event
