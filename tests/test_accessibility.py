@@ -1,0 +1,307 @@
+"""Static WCAG checks of rendered pages: landmarks, headings, labels and tied errors."""
+
+from html.parser import HTMLParser
+
+import pytest
+
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "source", "track", "wbr"}
+UNLABELLED_INPUT_TYPES = {"hidden", "submit", "button", "reset", "image"}
+
+
+class Element:
+    def __init__(self, tag, attrs, parent):
+        self.tag = tag
+        self.attrs = {name: value if value is not None else "" for name, value in attrs}
+        self.parent = parent
+        self.children = []
+        self.text_parts = []
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(self.text_parts).split())
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def __repr__(self):
+        return f"<{self.tag} {self.attrs}>"
+
+
+class Page(HTMLParser):
+    """A rendered page as a small tree, enough to ask accessibility questions."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", [], None)
+        self.elements = []
+        self._open = [self.root]
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, attrs, self._open[-1])
+        self._open[-1].children.append(element)
+        self.elements.append(element)
+        if tag not in VOID_TAGS:
+            self._open.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_TAGS:
+            self._open.pop()
+
+    def handle_endtag(self, tag):
+        for index in range(len(self._open) - 1, 0, -1):
+            if self._open[index].tag == tag:
+                del self._open[index:]
+                return
+
+    def handle_data(self, data):
+        for element in self._open:
+            element.text_parts.append(data)
+
+    def find_all(self, *tags):
+        return [element for element in self.elements if element.tag in tags]
+
+    def by_id(self, ident):
+        return [element for element in self.elements if element.attrs.get("id") == ident]
+
+    def form_controls(self):
+        return [element for element in self.find_all("input", "select", "textarea")
+                if element.attrs.get("type", "text").lower() not in UNLABELLED_INPUT_TYPES]
+
+
+# The pages ---------------------------------------------------------------------------------
+
+
+SIGNED_IN_PAGES = {"idea-signed-in", "submit-with-errors", "comment-with-errors", "profile"}
+
+
+@pytest.fixture
+def pages(client, auth, make_user, make_challenge, make_idea):
+    """Fetch a page under test by name, signed in as a citizen where it needs one.
+
+    Fails unless the page answers with its expected status, so that no check below
+    passes by looking at an error page instead.
+    """
+    challenge = make_challenge("open", slug="trees", title="More trees", tags=["nature"],
+                               body="# A heading in the body\n\nMore *shade*.")
+    idea = make_idea(challenge, title="Plant trees", body="## Also a heading\n\nText.")
+    make_challenge("closed", slug="old")
+
+    def fetch(name: str) -> Page:
+        if name in SIGNED_IN_PAGES:
+            make_user("citizen@example.org")
+            auth.login("citizen@example.org")
+        responses = {
+            "home": lambda: client.get("/"),
+            "challenge-list": lambda: client.get("/challenges"),
+            "challenge": lambda: client.get("/challenges/trees"),
+            "idea": lambda: client.get(f"/ideas/{idea.id}"),
+            "idea-signed-in": lambda: client.get(f"/ideas/{idea.id}"),
+            "register": lambda: client.get("/account/register"),
+            "sign-in": lambda: client.get("/account/sign-in"),
+            "register-with-errors": lambda: client.post("/account/register", data={
+                "account_type": "nobody", "email": "not-an-address"}),
+            "sign-in-with-errors": lambda: client.post("/account/sign-in", data={}),
+            "submit-with-errors": lambda: client.post("/challenges/trees/ideas/new",
+                                                      data={"location": "x" * 201}),
+            "comment-with-errors": lambda: client.post(f"/ideas/{idea.id}/comments",
+                                                       data={"body": ""}),
+            "profile": lambda: client.get("/account/"),
+            "not-found": lambda: client.get("/challenges/nope"),
+        }
+        response = responses[name]()
+        expected = 404 if name == "not-found" else 422 if name in PAGES_WITH_ERRORS else 200
+        assert response.status_code == expected, name
+        return Page(response.get_data(as_text=True))
+
+    return fetch
+
+
+PAGES = ["home", "challenge-list", "challenge", "idea", "idea-signed-in", "register",
+         "sign-in", "register-with-errors", "sign-in-with-errors", "submit-with-errors",
+         "comment-with-errors", "profile", "not-found"]
+PAGES_WITH_ERRORS = {
+    "register-with-errors": {"account_type", "display_name", "email", "password",
+                             "password_confirm"},
+    "sign-in-with-errors": {"email", "password"},
+    "submit-with-errors": {"title", "body", "location"},
+    "comment-with-errors": {"body"},
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_exactly_one_h1(pages, name):
+    page = pages(name)
+
+    assert len(page.find_all("h1")) == 1
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_declares_its_language(pages, name):
+    (html,) = pages(name).find_all("html")
+
+    assert html.attrs.get("lang") == "en"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_starts_with_a_skip_link_to_main(pages, name):
+    page = pages(name)
+
+    first_link = page.find_all("a")[0]
+    assert first_link.attrs["href"] == "#main"
+    assert first_link.text
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_one_main_landmark_with_the_skip_target(pages, name):
+    page = pages(name)
+
+    (main,) = page.find_all("main")
+    assert main.attrs.get("id") == "main"
+    assert page.by_id("main") == [main]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_form_control_has_a_label(pages, name):
+    page = pages(name)
+    labelled = {label.attrs.get("for") for label in page.find_all("label") if label.text}
+
+    unlabelled = []
+    for control in page.form_controls():
+        in_fieldset_with_legend = any(
+            ancestor.tag == "fieldset"
+            and any(child.tag == "legend" and child.text for child in ancestor.children)
+            for ancestor in control.ancestors()
+        )
+        if control.attrs.get("id") not in labelled and not in_fieldset_with_legend:
+            unlabelled.append(control)
+    assert unlabelled == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_ids_are_unique(pages, name):
+    ids = [element.attrs["id"] for element in pages(name).elements if "id" in element.attrs]
+
+    assert sorted(ids) == sorted(set(ids))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_positive_tabindex(pages, name):
+    tabindexes = [int(element.attrs["tabindex"]) for element in pages(name).elements
+                  if "tabindex" in element.attrs]
+
+    assert all(value <= 0 for value in tabindexes)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_link_and_button_has_text(pages, name):
+    page = pages(name)
+
+    empty = [element for element in page.find_all("a", "button")
+             if not element.text and not element.attrs.get("aria-label")]
+    assert empty == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_aria_references_point_at_existing_elements(pages, name):
+    page = pages(name)
+
+    missing = [
+        (element, ident)
+        for element in page.elements
+        for attribute in ("aria-describedby", "aria-labelledby", "for")
+        for ident in element.attrs.get(attribute, "").split()
+        if not page.by_id(ident)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_navigation_landmarks_are_named(pages, name):
+    navs = pages(name).find_all("nav")
+
+    assert navs and all(nav.attrs.get("aria-label") for nav in navs)
+
+
+@pytest.mark.parametrize(("name", "heading"), [("challenge", "More trees"),
+                                               ("idea", "Plant trees")])
+def test_headings_in_user_markdown_do_not_add_a_second_h1(pages, name, heading):
+    assert [h1.text for h1 in pages(name).find_all("h1")] == [heading]
+
+
+# Errors tied to their fields ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PAGES_WITH_ERRORS))
+def test_invalid_fields_are_marked_aria_invalid(pages, name):
+    page = pages(name)
+
+    invalid = {element.attrs.get("name") for element in page.elements
+               if element.attrs.get("aria-invalid") == "true"}
+    expected = PAGES_WITH_ERRORS[name]
+    # A radio group carries its error on the fieldset instead of each radio.
+    assert invalid == expected - {"account_type"}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES_WITH_ERRORS))
+def test_each_invalid_field_is_described_by_its_error_text(pages, name):
+    page = pages(name)
+
+    for control in page.elements:
+        if control.attrs.get("aria-invalid") != "true":
+            continue
+        described = [page.by_id(ident)[0] for ident in control.attrs["aria-describedby"].split()]
+        errors = [element for element in described if "field-error" in
+                  element.attrs.get("class", "").split()]
+        assert len(errors) == 1, control
+        assert errors[0].text, control
+
+
+@pytest.mark.parametrize("name", sorted(PAGES_WITH_ERRORS))
+def test_only_invalid_fields_are_marked_invalid(pages, name):
+    page = pages(name)
+
+    for control in page.form_controls():
+        describedby = control.attrs.get("aria-describedby", "").split()
+        has_error = any(ident.endswith("-error") for ident in describedby)
+        assert has_error == (control.attrs.get("aria-invalid") == "true"), control
+
+
+def test_radio_group_error_is_tied_to_its_fieldset(pages):
+    page = pages("register-with-errors")
+
+    radios = [control for control in page.form_controls()
+              if control.attrs.get("name") == "account_type"]
+    fieldsets = {next(a for a in radio.ancestors() if a.tag == "fieldset") for radio in radios}
+    (fieldset,) = fieldsets
+    (error,) = page.by_id(fieldset.attrs["aria-describedby"])
+    assert "Not a valid choice" in error.text
+
+
+@pytest.mark.parametrize("name", sorted(PAGES_WITH_ERRORS))
+def test_error_summary_links_to_each_invalid_field(pages, name):
+    page = pages(name)
+
+    (summary,) = [element for element in page.elements
+                  if "error-summary" in element.attrs.get("class", "").split()]
+    assert summary.attrs.get("role") == "alert"
+    targets = {a.attrs["href"].removeprefix("#") for a in page.find_all("a")
+               if summary in a.ancestors()}
+    for ident in targets:
+        assert page.by_id(ident), ident
+    named = {page.by_id(ident)[0].attrs.get("name") for ident in targets}
+    assert named >= PAGES_WITH_ERRORS[name] - {"account_type"}
+
+
+def test_required_fields_say_so_to_assistive_technology(pages):
+    page = pages("register")
+
+    (email,) = [control for control in page.form_controls()
+                if control.attrs.get("name") == "email"]
+    assert "required" in email.attrs

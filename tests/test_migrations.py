@@ -1,0 +1,118 @@
+"""The Alembic migrations build exactly the schema the models describe, and go back down."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from engage import create_app
+from engage.extensions import db
+
+
+def schema_differences(app) -> list:
+    """What autogenerate would write, with the options the app gives Alembic."""
+    configure_args = app.extensions["migrate"].configure_args
+    options = {key: configure_args[key]
+               for key in ("compare_type", "render_as_batch", "render_item")}
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts=options)
+        return compare_metadata(context, db.metadata)
+
+
+def head_revision(app) -> str:
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        config = app.extensions["migrate"].migrate.get_config(directory)
+        return ScriptDirectory.from_config(config).get_current_head()
+
+
+def current_revision(app) -> str | None:
+    with app.app_context(), db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def table_names(app) -> set[str]:
+    with app.app_context():
+        return set(inspect(db.engine).get_table_names())
+
+
+@pytest.fixture
+def scratch_app(tmp_path):
+    """An app on its own empty SQLite file, for migrating up and down freely."""
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "scratch.sqlite"),
+        "CACHE_TYPE": "NullCache",
+        "CACHE_NO_NULL_WARNING": True,
+    })
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_app_compares_column_types_when_autogenerating(app):
+    configure_args = app.extensions["migrate"].configure_args
+
+    assert configure_args["compare_type"] is True
+    assert configure_args["render_as_batch"] is True
+
+
+def test_migrated_database_matches_the_models(app):
+    assert schema_differences(app) == []
+
+
+def test_migrated_database_is_at_the_head_revision(app):
+    assert current_revision(app) == head_revision(app)
+
+
+def test_migrations_have_a_single_head(app):
+    with app.app_context():
+        directory = app.extensions["migrate"].directory
+        config = app.extensions["migrate"].migrate.get_config(directory)
+        heads = ScriptDirectory.from_config(config).get_heads()
+
+    assert len(heads) == 1
+
+
+def test_upgrade_builds_every_model_table(scratch_app):
+    with scratch_app.app_context():
+        upgrade()
+
+    assert table_names(scratch_app) == set(db.metadata.tables) | {"alembic_version"}
+
+
+def test_downgrade_to_base_removes_every_table(scratch_app):
+    with scratch_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+
+    assert table_names(scratch_app) <= {"alembic_version"}
+    assert current_revision(scratch_app) is None
+
+
+def test_upgrade_after_full_downgrade_matches_the_models_again(scratch_app):
+    with scratch_app.app_context():
+        upgrade()
+        downgrade(revision="base")
+        upgrade()
+
+    assert current_revision(scratch_app) == head_revision(scratch_app)
+    assert schema_differences(scratch_app) == []
+
+
+def test_each_migration_steps_down_and_up_again(scratch_app):
+    with scratch_app.app_context():
+        directory = scratch_app.extensions["migrate"].directory
+        config = scratch_app.extensions["migrate"].migrate.get_config(directory)
+        revisions = [script.revision
+                     for script in ScriptDirectory.from_config(config).walk_revisions()]
+        upgrade()
+        for revision in revisions:  # newest first
+            downgrade(revision="-1")
+            upgrade(revision=revision)
+            downgrade(revision="-1")
+
+    assert table_names(scratch_app) <= {"alembic_version"}
