@@ -67,6 +67,7 @@ def _init_extensions(app: Flask) -> None:
     )
     extensions.csrf.init_app(app)
     extensions.cache.init_app(app)
+    extensions.limiter.init_app(app)
     extensions.babel.init_app(app, locale_selector=_select_locale,
                               timezone_selector=_select_timezone)
     login_manager = extensions.login_manager
@@ -89,6 +90,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from engage.agencies.admin_views import bp as site_admin_bp
     from engage.agencies.views import bp as workspace_bp
+    from engage.api.views import bp as api_bp
     from engage.auth.views import bp as auth_bp
     from engage.challenges.views import bp as challenges_bp
     from engage.ideas.views import bp as ideas_bp
@@ -100,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(workspace_bp)
     app.register_blueprint(site_admin_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_request_guards(app: Flask) -> None:

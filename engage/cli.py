@@ -40,3 +40,33 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(error.message)) from None
         db.session.commit()
         click.echo(("Created" if created else "Promoted") + f" site admin #{user.id}.")
+
+    @app.cli.group("api-token")
+    def api_token_group():
+        """Manage agencies' API tokens."""
+
+    @api_token_group.command("create")
+    @click.option("--agency", "agency_slug", required=True, help="The agency's slug.")
+    @click.option("--name", required=True, help="A name to recognise the token by.")
+    @click.option("--scopes", default="ideas:read", show_default=True,
+                  help="Comma-separated: ideas:read, pipeline:write.")
+    def create_api_token_command(agency_slug: str, name: str, scopes: str):
+        """Create a token and print it alone on the last line (it is not stored)."""
+        from sqlalchemy import select
+
+        from engage.agencies.models import Agency
+        from engage.api.services import create_token
+        from engage.errors import DomainError
+
+        agency = db.session.scalar(select(Agency).where(Agency.slug == agency_slug))
+        if agency is None:
+            raise click.ClickException(f"No agency with the slug {agency_slug!r}.")
+        scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
+        try:
+            token, value = create_token(None, agency, name, scope_list, from_cli=True)
+        except DomainError as error:
+            raise click.ClickException(str(error.message)) from None
+        db.session.commit()
+        click.echo(f"Created token {token.prefix}… for {agency.name} ({token.scopes}).")
+        click.echo("Keep it now: it cannot be shown again.")
+        click.echo(value)

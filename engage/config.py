@@ -78,6 +78,14 @@ def load_config(instance_path: str) -> dict:
         "VERIFY_TOKEN_MAX_AGE": 3 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "IDEAS_PER_PAGE": 20,
+        # Werkzeug's current default; tests use a cheaper method to stay fast.
+        "PASSWORD_HASH_METHOD": "scrypt",
+        # Export API: requests a token may make, and how old a change must be before the
+        # feed shows it, so that transactions still committing are never skipped.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "API_SETTLE_SECONDS": float(os.environ.get("API_SETTLE_SECONDS", "2")),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
         # Distinct people reporting an item before it is hidden pending review.
         "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         # Public pages seen by visitors who are not signed in are served from a cache

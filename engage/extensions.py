@@ -2,6 +2,8 @@
 
 from flask_babel import Babel
 from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,3 +31,5 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 cache = Cache()
+# Only the API is limited (per token); pages are left to the front proxy.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,11 +1,14 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
 from engage.agencies.models import Agency, Invitation, Membership
+from engage.api.models import ApiToken, IdempotentResponse
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag, challenge_tags
 from engage.ideas.models import Comment, Idea, PipelineEvent, Vote, idea_tags
 from engage.moderation.models import Flag, ModerationAction, RiskFlag
+from engage.webhooks.models import OutboxEvent, Webhook, WebhookDelivery
 
-__all__ = ["Agency", "Challenge", "Comment", "Flag", "Idea", "Invitation", "Membership",
+__all__ = ["Agency", "ApiToken", "IdempotentResponse", "OutboxEvent", "Webhook",
+           "WebhookDelivery", "Challenge", "Comment", "Flag", "Idea", "Invitation", "Membership",
            "ModerationAction", "PipelineEvent", "RiskFlag", "Tag", "User", "Vote",
            "challenge_tags", "idea_tags"]

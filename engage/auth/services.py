@@ -22,7 +22,14 @@ PASSWORD_MAX = 200
 VERIFY, RESET = "verify-email", "reset-password"
 
 # Checked when an address is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash("not-a-real-password", method=method)
+    return _dummy_hashes[method]
 
 
 def normalize_email(email: str) -> str:
@@ -90,7 +97,7 @@ def register_user(
     existing = find_user_by_email(email)
     if existing is not None:
         # Hash anyway, so a known address answers as slowly as a new account is created.
-        generate_password_hash(password)
+        generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
         mail.send_to_user(existing, "already_registered")
         return None
     user = User(
@@ -125,7 +132,7 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the account for these credentials, or None. Raises NotPermitted if suspended."""
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not user.check_password(password):
         return None

@@ -56,6 +56,8 @@ class Idea(TimestampMixin, db.Model):
         Index("ix_ideas_by_newest", "challenge_id", "moderation_state", "published_at", "id"),
         Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count",
               "id"),
+        # The export API pages through changes in (updated_at, id) order.
+        Index("ix_ideas_by_update", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,1 @@
+"""The export API (/api/v1): tokens, accepted ideas out, pipeline progress back in."""

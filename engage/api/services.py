@@ -1,0 +1,62 @@
+"""API tokens: create (the value is returned once and never stored), revoke, authenticate."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from engage.agencies.permissions import can_manage_agency
+from engage.api.models import SCOPES, ApiToken, hash_token, new_token_value
+from engage.db import now_utc
+from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
+from engage.extensions import db
+
+NAME_MAX = 80
+
+
+def create_token(actor, agency, name: str, scopes: list[str], *,
+                 from_cli: bool = False) -> tuple[ApiToken, str]:
+    """Create a token for the agency; return it with its value, which is shown once.
+
+    Raises NotPermitted (not the agency's admin), ValidationFailed (name, scopes).
+    """
+    if not from_cli and not can_manage_agency(actor, agency):
+        raise NotPermitted(_l("Only the agency's admins can manage API tokens."))
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        raise ValidationFailed(_l("Give the token a name of at most %(max)d characters.",
+                                  max=NAME_MAX), "name")
+    scopes = sorted(set(scopes))
+    if not scopes or any(scope not in SCOPES for scope in scopes):
+        raise ValidationFailed(_l("Choose at least one scope from the list."), "scopes")
+    value = new_token_value()
+    token = ApiToken(agency_id=agency.id, name=name, prefix=value[:12],
+                     token_hash=hash_token(value), scopes=" ".join(scopes),
+                     created_by_id=actor.id if actor else None)
+    db.session.add(token)
+    db.session.flush()
+    return token, value
+
+
+def revoke_token(actor, token: ApiToken) -> None:
+    if not can_manage_agency(actor, token.agency):
+        raise NotPermitted(_l("Only the agency's admins can manage API tokens."))
+    if token.revoked_at is not None:
+        raise InvalidTransition(_l("This token is already revoked."))
+    token.revoked_at = now_utc()
+    db.session.flush()
+
+
+def token_for(value: str) -> ApiToken | None:
+    """The active token with this value, or None. Marks its last use."""
+    if not value.startswith("eng_") or len(value) > 100:
+        return None
+    token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(value),
+                               ApiToken.revoked_at.is_(None))
+    )
+    if token is not None:
+        # A plain UPDATE: concurrent requests of one token must not conflict.
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now_utc())
+            .execution_options(synchronize_session=False)
+        )
+    return token
