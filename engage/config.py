@@ -86,6 +86,9 @@ def load_config(instance_path: str) -> dict:
         "API_SETTLE_SECONDS": float(os.environ.get("API_SETTLE_SECONDS", "2")),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Webhooks to http:// or private addresses: only for development and tests.
+        "WEBHOOK_ALLOW_LOCAL": _env_bool("WEBHOOK_ALLOW_LOCAL"),
+        "WEBHOOK_TIMEOUT": 5.0,
         # Distinct people reporting an item before it is hidden pending review.
         "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         # Public pages seen by visitors who are not signed in are served from a cache

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from flask import g
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from engage import create_app
 from engage.extensions import db
@@ -21,11 +21,23 @@ TEST_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def database_url(tmp_path_factory, worker_id):
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "engage-test.sqlite")
+    if not url:
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "engage-test.sqlite")
+    url = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    if worker_id == "master":
+        return url.render_as_string(hide_password=False)
+    # Parallel workers (pytest-xdist) each get a database of their own next to it.
+    worker_url = url.set(database=f"{url.database}_{worker_id}")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                   {"name": worker_url.database})
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{worker_url.database}"'))
+    admin.dispose()
+    return worker_url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +62,7 @@ def _test_config(database_url, instance_path) -> dict:
         "SERVER_NAME": "engage.test",
         "MAIL_SERVER": "",
         "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~50 ms a user
         "CACHE_TYPE": "NullCache",  # test_caching.py turns the page cache on
         "CACHE_NO_NULL_WARNING": True,
     }
@@ -92,6 +105,13 @@ def app(_migrated, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_context(app):
+    """One app context (and so one database session) shared by every factory of a test."""
+    with app.app_context():
+        yield
 
 
 @pytest.fixture
@@ -172,7 +192,7 @@ _sequence = itertools.count(1)
 
 
 @pytest.fixture
-def make_user(app):
+def make_user(app, app_context):
     from engage.auth.models import User
     from engage.db import now_utc
 
@@ -188,12 +208,11 @@ def make_user(app):
         db.session.commit()
         return user
 
-    with app.app_context():
-        yield make
+    return make
 
 
 @pytest.fixture
-def make_agency(app):
+def make_agency(app, app_context):
     from engage.agencies.models import Agency, Membership
 
     def make(slug=None, *, members=(), **fields):
@@ -206,12 +225,11 @@ def make_agency(app):
         db.session.commit()
         return agency
 
-    with app.app_context():
-        yield make
+    return make
 
 
 @pytest.fixture
-def make_challenge(app, make_agency):
+def make_challenge(app, app_context, make_agency):
     """Make a challenge in `phase` (draft, upcoming, open, voting, review, closed)."""
     from engage.challenges.models import Challenge
     from engage.db import now_utc
@@ -245,12 +263,11 @@ def make_challenge(app, make_agency):
         db.session.commit()
         return challenge
 
-    with app.app_context():
-        yield make
+    return make
 
 
 @pytest.fixture
-def make_idea(app, make_user, make_challenge):
+def make_idea(app, app_context, make_user, make_challenge):
     """Make an idea in `state` through the moderation state machine."""
     from engage.ideas import states
     from engage.ideas.models import Idea
@@ -273,17 +290,15 @@ def make_idea(app, make_user, make_challenge):
         db.session.commit()
         return idea
 
-    with app.app_context():
-        yield make
+    return make
 
 
 @pytest.fixture
-def make_vote(app):
+def make_vote(app, app_context):
     from engage.ideas.services import cast_vote
 
     def make(voter, idea):
         cast_vote(voter, idea)
         db.session.commit()
 
-    with app.app_context():
-        yield make
+    return make

@@ -8,11 +8,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from engage.forms import choices
 from engage.ideas import states
@@ -139,3 +141,22 @@ class RankingFilterForm(FlaskForm):
     author_type = SelectField(_l("Author"), choices=choices([
         ("", _l("Anyone")), ("citizen", _l("Citizens")), ("business", _l("Businesses"))]),
         validators=[Optional()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Name"), description=_l("Which system uses it, e.g. “Backlog sync”."),
+                       validators=[DataRequired(_l("Give the token a name.")), _max(80)])
+    scopes = SelectMultipleField(
+        _l("Scopes"),
+        choices=choices([("ideas:read", _l("ideas:read — read the agency's ideas")),
+                         ("pipeline:write", _l("pipeline:write — move accepted ideas "
+                                               "through the pipeline"))]),
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        validators=[DataRequired(_l("Choose at least one scope."))],
+    )
+
+
+class WebhookForm(FlaskForm):
+    url = StringField(_l("Endpoint URL"), description=_l(
+        "An https address of your system. Events: idea.accepted, idea.updated, "
+        "idea.pipeline_changed."), validators=[DataRequired(_l("Enter the address.")), _max(500)])

@@ -34,6 +34,8 @@ from engage.agencies.forms import (
     RankingFilterForm,
     RoleForm,
     StageForm,
+    TokenForm,
+    WebhookForm,
 )
 from engage.agencies.models import Agency, Invitation, Membership
 from engage.agencies.permissions import can_manage_agency, can_view_workspace
@@ -405,3 +407,116 @@ def invitation(token: str):
         return redirect(url_for("workspace.dashboard", slug=invitation.agency.slug))
     g.setdefault("now", now_utc())
     return render_template("workspace/invitation.html", invitation=invitation, token=token)
+
+
+def _integrations_page(agency, token_form=None, webhook_form=None, error=None, form=None,
+                       new_token=None):
+    from engage.api.models import ApiToken
+    from engage.webhooks.models import Webhook
+    from engage.webhooks.services import recent_deliveries
+
+    token_form = token_form or TokenForm()
+    webhook_form = webhook_form or WebhookForm()
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.agency_id == agency.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()
+    hooks = db.session.scalars(
+        select(Webhook).where(Webhook.agency_id == agency.id).order_by(Webhook.id)
+    ).all()
+    return render_form(
+        "workspace/integrations.html", form or token_form, error, agency=agency,
+        tokens=tokens, webhooks=hooks, deliveries=recent_deliveries(agency.id),
+        token_form=token_form, webhook_form=webhook_form, new_token=new_token,
+    )
+
+
+@bp.route("/agencies/<slug>/integrations")
+@login_required
+def integrations(slug: str):
+    return _integrations_page(_agency_for_admin(slug))
+
+
+@bp.route("/agencies/<slug>/integrations/tokens", methods=["POST"])
+@login_required
+def create_token(slug: str):
+    from engage.api.services import create_token
+
+    agency = _agency_for_admin(slug)
+    form = TokenForm()
+    if not form.validate():
+        return _integrations_page(agency, token_form=form)
+    try:
+        token, value = create_token(current_user, agency, form.name.data, form.scopes.data)
+    except DomainError as error:
+        return _integrations_page(agency, token_form=form, error=error)
+    db.session.commit()
+    flash(_("Copy the token now: it is shown only once."), "success")
+    # Rendered, not redirected: the value must never be stored, not even in the session.
+    response = _integrations_page(agency, new_token=(token, value))
+    return response[0], 201
+
+
+@bp.route("/agencies/<slug>/integrations/tokens/<int(max=2147483647):token_id>/revoke",
+          methods=["POST"])
+@login_required
+def revoke_token(slug: str, token_id: int):
+    from engage.api.models import ApiToken
+    from engage.api.services import revoke_token
+
+    agency = _agency_for_admin(slug)
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.agency_id != agency.id:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    return _integration_change(agency, lambda: revoke_token(current_user, token),
+                               _("The token is revoked."))
+
+
+def _integration_change(agency, change, message):
+    try:
+        change()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("workspace.integrations", slug=agency.slug))
+
+
+@bp.route("/agencies/<slug>/integrations/webhooks", methods=["POST"])
+@login_required
+def create_webhook(slug: str):
+    from engage.webhooks.services import register_webhook
+
+    agency = _agency_for_admin(slug)
+    form = WebhookForm()
+    if not form.validate():
+        return _integrations_page(agency, webhook_form=form, form=form)
+    try:
+        register_webhook(current_user, agency, form.url.data)
+    except DomainError as error:
+        return _integrations_page(agency, webhook_form=form, error=error, form=form)
+    db.session.commit()
+    flash(_("The webhook is saved. Use its secret to check the signature of each event."),
+          "success")
+    return redirect(url_for("workspace.integrations", slug=agency.slug))
+
+
+@bp.route("/agencies/<slug>/integrations/webhooks/<int(max=2147483647):webhook_id>/remove",
+          methods=["POST"])
+@login_required
+def remove_webhook(slug: str, webhook_id: int):
+    from engage.webhooks.models import Webhook
+    from engage.webhooks.services import remove_webhook
+
+    agency = _agency_for_admin(slug)
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None or webhook.agency_id != agency.id:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    return _integration_change(agency, lambda: remove_webhook(current_user, webhook),
+                               _("The webhook is removed."))

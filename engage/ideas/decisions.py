@@ -1,7 +1,7 @@
 """The agency's answer to an idea: decide on it, then move it through the pipeline.
 
 Both go through ideas.states, write the audit trail, tell the people who care by
-e-mail, and flush; the caller commits.
+e-mail, write a webhook event to the outbox, and flush; the caller commits.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,7 @@ from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent, Vote
 from engage.moderation.services import record_action
+from engage.webhooks import services as webhooks
 
 RESPONSE_MAX = 5000
 NOTE_MAX = 2000
@@ -44,6 +45,8 @@ def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
         )
     record_action(actor, idea.challenge.agency_id, f"decide_{action}", idea=idea,
                   from_state=source, to_state=target, reason=idea.decision_response)
+    db.session.flush()
+    webhooks.emit("idea.accepted" if target == states.ACCEPTED else "idea.updated", idea)
     for person in _people_to_tell(idea):
         mail.send_to_user(person, "idea_decided", idea=idea,
                           is_author=person.id == idea.author_id)
@@ -84,6 +87,8 @@ def move_idea_stage(actor, idea: Idea, stage: str, note: str | None = None,
     idea.pipeline_events.append(event)
     record_action(actor, idea.challenge.agency_id, "stage", idea=idea, from_state=source,
                   to_state=target, reason=note or None)
+    db.session.flush()
+    webhooks.emit("idea.pipeline_changed", idea)
     mail.send_to_user(idea.author, "idea_stage", idea=idea, event=event)
     db.session.flush()
     return event

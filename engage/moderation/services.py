@@ -86,6 +86,7 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
                   to_state=target, reason=reason)
     mail.send_to_user(idea.author, "idea_moderated", idea=idea, action=action, reason=reason)
     db.session.flush()
+    _tell_agency_systems(idea)
 
 
 def bulk_moderate(actor, agency, idea_ids: list[int], action: str, reason: str | None):
@@ -140,6 +141,8 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
     mail.send_to_user(duplicate.author, "idea_merged", idea=duplicate, target=target,
                       reason=reason)
     db.session.flush()
+    _tell_agency_systems(duplicate)
+    _tell_agency_systems(target)
 
 
 def _move_votes(duplicate: Idea, target: Idea) -> None:
@@ -162,6 +165,14 @@ def _move_votes(duplicate: Idea, target: Idea) -> None:
             .execution_options(synchronize_session=False)
         )
         db.session.expire(idea, ["vote_count"])
+
+
+def _tell_agency_systems(idea: Idea) -> None:
+    """Ideas the agency has decided on live in its systems too: send them the change."""
+    if idea.decision != states.NO_DECISION:
+        from engage.webhooks.services import emit
+
+        emit("idea.updated", idea)
 
 
 def moderate_comment(actor, comment: Comment, action: str, reason: str | None = None) -> None:

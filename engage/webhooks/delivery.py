@@ -1,0 +1,96 @@
+"""Sending one webhook request safely: only to public addresses (unless allowed for
+development), pinned to the address that was checked, no redirects, capped in time and size.
+"""
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+RESPONSE_BYTES_MAX = 64 * 1024
+
+
+class UnsafeTarget(ValueError):
+    """The URL is malformed, not https, or resolves to a non-public address."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def resolve_target(url: str, *, allow_local: bool) -> Target:
+    """Check a webhook URL and pick the address to connect to. Raises UnsafeTarget."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeTarget("not a valid URL") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UnsafeTarget("not an http(s) URL")
+    if parts.scheme == "http" and not allow_local:
+        raise UnsafeTarget("only https URLs are allowed")
+    if parts.username or parts.password:
+        raise UnsafeTarget("credentials in the URL are not allowed")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise UnsafeTarget("the host name does not resolve") from None
+    addresses = [info[4][0] for info in infos]
+    if not allow_local and any(not _is_public(address) for address in addresses):
+        raise UnsafeTarget("the host resolves to a private, loopback or link-local address")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(parts.scheme, parts.hostname, port, path, addresses[0])
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to the checked address while verifying the certificate of the host name."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout,
+                         context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Engage-Signature value: HMAC-SHA256 of "<timestamp>.<body>" with the secret."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def post(target: Target, body: bytes, headers: dict, timeout: float) -> int:
+    """POST the body and return the status; redirects are answers, not followed."""
+    if target.scheme == "https":
+        connection = _PinnedHTTPSConnection(target, timeout)
+    else:
+        connection = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
+    try:
+        connection.request("POST", target.path, body=body,
+                           headers={**headers, "Host": target.host})
+        response = connection.getresponse()
+        response.read(RESPONSE_BYTES_MAX)  # read a little, never the whole of a huge body
+        return response.status
+    finally:
+        connection.close()

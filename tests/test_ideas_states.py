@@ -1,0 +1,187 @@
+"""The moderation lifecycle of an idea: every (state, action) pair of the table."""
+
+import pytest
+from sqlalchemy import func, select
+
+from engage.errors import InvalidTransition
+from engage.extensions import db
+from engage.ideas import states
+from engage.ideas.models import Idea
+
+PAIRS = [(state, action) for state in states.MODERATION_STATES for action in states.TRANSITIONS]
+ALLOWED = [(s, a) for s, a in PAIRS if s in states.TRANSITIONS[a].sources]
+REFUSED = [(s, a) for s, a in PAIRS if s not in states.TRANSITIONS[a].sources]
+NEED_REASON = [a for a, t in states.TRANSITIONS.items() if t.needs_reason]
+
+
+def _reason_for(action: str) -> str | None:
+    return "  Off topic for this challenge.  " if states.TRANSITIONS[action].needs_reason else None
+
+
+def _snapshot(idea: Idea) -> tuple:
+    return (
+        idea.moderation_state,
+        idea.moderation_reason,
+        idea.published_at,
+        idea.challenge.idea_count,
+    )
+
+
+def _published_in_database(challenge_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Idea.id)).where(
+            Idea.challenge_id == challenge_id, Idea.moderation_state == states.PUBLISHED
+        )
+    )
+
+
+def test_table_only_names_known_states():
+    for transition in states.TRANSITIONS.values():
+        assert transition.sources <= set(states.MODERATION_STATES)
+        assert transition.target in states.MODERATION_STATES
+        assert transition.actor in (states.AUTHOR, states.STAFF)
+    assert set(states.STATE_LABELS) == set(states.MODERATION_STATES)
+
+
+def test_every_pair_is_either_allowed_or_refused():
+    assert len(ALLOWED) + len(REFUSED) == len(states.MODERATION_STATES) * len(states.TRANSITIONS)
+    assert ALLOWED and REFUSED
+
+
+@pytest.mark.parametrize(("state", "action"), ALLOWED)
+def test_allowed_transition_reaches_its_target(make_idea, state, action):
+    idea = make_idea(state=state)
+    target = states.TRANSITIONS[action].target
+
+    result = states.apply_transition(idea, action, _reason_for(action))
+    db.session.commit()
+
+    assert result == (state, target)
+    db.session.expire_all()
+    assert db.session.get(Idea, idea.id).moderation_state == target
+
+
+@pytest.mark.parametrize(("state", "action"), REFUSED)
+def test_refused_transition_raises_and_changes_nothing(make_idea, state, action):
+    idea = make_idea(state=state)
+    before = _snapshot(idea)
+
+    with pytest.raises(InvalidTransition):
+        states.apply_transition(idea, action, "A reason, in case one is needed.")
+
+    assert _snapshot(idea) == before
+    db.session.commit()
+    db.session.expire_all()
+    assert _snapshot(db.session.get(Idea, idea.id)) == before
+
+
+@pytest.mark.parametrize("reason", [None, "", "   \n\t"])
+@pytest.mark.parametrize("action", NEED_REASON)
+def test_transition_needing_a_reason_refuses_without_one(make_idea, action, reason):
+    source = sorted(states.TRANSITIONS[action].sources)[0]
+    idea = make_idea(state=source)
+    before = _snapshot(idea)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_transition(idea, action, reason)
+
+    assert raised.value.field == "reason"
+    assert _snapshot(idea) == before
+
+
+@pytest.mark.parametrize("action", NEED_REASON)
+def test_reason_is_stored_without_surrounding_spaces(make_idea, action):
+    idea = make_idea(state=sorted(states.TRANSITIONS[action].sources)[0])
+
+    states.apply_transition(idea, action, "  Please add a map.\n")
+    db.session.commit()
+
+    assert db.session.get(Idea, idea.id).moderation_reason == "Please add a map."
+
+
+def test_transition_without_reason_clears_the_previous_reason(make_idea):
+    idea = make_idea(state="hidden")
+    assert idea.moderation_reason == "Off"
+
+    states.apply_transition(idea, "restore")
+    db.session.commit()
+
+    assert idea.moderation_reason is None
+
+
+def test_unknown_action_raises_and_changes_nothing(make_idea):
+    idea = make_idea(state="pending")
+    before = _snapshot(idea)
+
+    with pytest.raises(InvalidTransition):
+        states.apply_transition(idea, "promote")
+
+    assert _snapshot(idea) == before
+
+
+@pytest.mark.parametrize(("state", "action"), ALLOWED)
+def test_challenge_idea_count_follows_each_allowed_transition(make_idea, state, action):
+    idea = make_idea(state=state)
+    challenge = idea.challenge
+    before = challenge.idea_count
+    target = states.TRANSITIONS[action].target
+
+    states.apply_transition(idea, action, _reason_for(action))
+    db.session.commit()
+
+    expected = before + (target == states.PUBLISHED) - (state == states.PUBLISHED)
+    assert challenge.idea_count == expected
+    assert challenge.idea_count == _published_in_database(challenge.id)
+
+
+@pytest.mark.parametrize(
+    ("pre_moderated", "state", "count"), [(False, states.PUBLISHED, 1), (True, states.PENDING, 0)]
+)
+def test_initial_state_depends_on_moderation_mode(
+    make_challenge, make_user, pre_moderated, state, count
+):
+    challenge = make_challenge()
+    idea = Idea(challenge=challenge, author=make_user(), title="Benches", body="More benches.")
+
+    assert states.enter_initial_state(idea, pre_moderated=pre_moderated) == state
+    db.session.add(idea)
+    db.session.commit()
+
+    assert idea.moderation_state == state
+    assert (idea.published_at is not None) == (state == states.PUBLISHED)
+    assert challenge.idea_count == count == _published_in_database(challenge.id)
+
+
+def test_first_publication_date_is_kept_when_restored(make_idea):
+    idea = make_idea(state="pending")
+    assert idea.published_at is None
+    states.apply_transition(idea, "publish")
+    db.session.commit()
+    first = idea.published_at
+
+    states.apply_transition(idea, "hide", "Spam")
+    states.apply_transition(idea, "restore")
+    db.session.commit()
+
+    assert first is not None
+    assert idea.published_at == first
+
+
+def test_several_transitions_before_a_flush_all_count(make_idea):
+    idea = make_idea(state="pending")
+    challenge = idea.challenge
+
+    states.apply_transition(idea, "publish")
+    states.apply_transition(idea, "hide", "Spam")
+    db.session.commit()
+
+    assert challenge.idea_count == 0 == _published_in_database(challenge.id)
+
+
+def test_idea_made_hidden_is_not_counted(make_challenge, make_idea):
+    challenge = make_challenge()
+    make_idea(challenge, state="published")
+    make_idea(challenge, state="hidden")
+
+    db.session.refresh(challenge)
+    assert challenge.idea_count == 1 == _published_in_database(challenge.id)
