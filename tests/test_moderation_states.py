@@ -1,0 +1,263 @@
+"""The comment lifecycle table, walked for every (state, action) pair, and the rules that
+keep ideas and comments in the moderation queue."""
+
+from datetime import timedelta
+
+import pytest
+
+from engage.db import now_utc
+from engage.errors import InvalidTransition
+from engage.extensions import db
+from engage.ideas import services as ideas
+from engage.ideas import states
+from engage.ideas.models import Comment, Idea
+
+COMMENT_STATES = (states.VISIBLE, states.COMMENT_HIDDEN)
+PAIRS = [(state, action) for state in COMMENT_STATES for action in states.COMMENT_TRANSITIONS]
+ALLOWED = [(s, a) for s, a in PAIRS if s in states.COMMENT_TRANSITIONS[a].sources]
+REFUSED = [(s, a) for s, a in PAIRS if s not in states.COMMENT_TRANSITIONS[a].sources]
+NEED_REASON = [a for a, t in states.COMMENT_TRANSITIONS.items() if t.needs_reason]
+
+
+@pytest.fixture
+def make_comment(make_user, make_idea):
+    """Make a comment on a published idea, in the given comment state."""
+
+    def make(state: str = states.VISIBLE) -> Comment:
+        comment = ideas.add_comment(make_user(), make_idea(), "Nice idea.")
+        if state == states.COMMENT_HIDDEN:
+            states.apply_comment_transition(comment, "hide", "Rude.")
+        db.session.commit()
+        return comment
+
+    return make
+
+
+def _snapshot(comment: Comment) -> tuple:
+    return comment.is_hidden, comment.hidden_reason, states.comment_state(comment)
+
+
+def _reason_for(action: str) -> str | None:
+    return "  Rude words.  " if states.COMMENT_TRANSITIONS[action].needs_reason else None
+
+
+# --- the comment table ------------------------------------------------------------------
+
+
+def test_comment_table_only_names_known_states():
+    for transition in states.COMMENT_TRANSITIONS.values():
+        assert transition.sources <= set(COMMENT_STATES)
+        assert transition.target in COMMENT_STATES
+        assert transition.actor == states.STAFF
+
+
+def test_comment_table_holds_hide_and_restore():
+    assert set(states.COMMENT_TRANSITIONS) == {"hide", "restore"}
+    assert NEED_REASON == ["hide"]
+
+
+def test_every_comment_pair_is_either_allowed_or_refused():
+    assert len(ALLOWED) + len(REFUSED) == len(COMMENT_STATES) * len(states.COMMENT_TRANSITIONS)
+    assert sorted(ALLOWED) == [("hidden", "restore"), ("visible", "hide")]
+    assert sorted(REFUSED) == [("hidden", "hide"), ("visible", "restore")]
+
+
+def test_comment_state_follows_is_hidden(make_comment):
+    assert states.comment_state(make_comment(states.VISIBLE)) == "visible"
+    assert states.comment_state(make_comment(states.COMMENT_HIDDEN)) == "hidden"
+
+
+@pytest.mark.parametrize(("state", "action"), ALLOWED)
+def test_allowed_comment_transition_reaches_its_target(make_comment, state, action):
+    comment = make_comment(state)
+    target = states.COMMENT_TRANSITIONS[action].target
+
+    result = states.apply_comment_transition(comment, action, _reason_for(action))
+    db.session.commit()
+
+    assert result == (state, target)
+    db.session.expire_all()
+    stored = db.session.get(Comment, comment.id)
+    assert states.comment_state(stored) == target
+    assert stored.is_hidden is (target == states.COMMENT_HIDDEN)
+
+
+@pytest.mark.parametrize(("state", "action"), REFUSED)
+def test_refused_comment_transition_raises_and_changes_nothing(make_comment, state, action):
+    comment = make_comment(state)
+    before = _snapshot(comment)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_comment_transition(comment, action, "A reason, in case one is needed.")
+
+    assert str(raised.value.message) == "This comment cannot be changed that way now."
+    assert _snapshot(comment) == before
+    db.session.commit()
+    db.session.expire_all()
+    assert _snapshot(db.session.get(Comment, comment.id)) == before
+
+
+@pytest.mark.parametrize("state", COMMENT_STATES)
+@pytest.mark.parametrize("action", ["publish", "delete", "", "HIDE"])
+def test_unknown_comment_action_raises_and_changes_nothing(make_comment, state, action):
+    comment = make_comment(state)
+    before = _snapshot(comment)
+
+    with pytest.raises(InvalidTransition):
+        states.apply_comment_transition(comment, action, "A reason.")
+
+    assert _snapshot(comment) == before
+
+
+@pytest.mark.parametrize("reason", [None, "", "  \n\t"])
+@pytest.mark.parametrize("action", NEED_REASON)
+def test_comment_transition_needing_a_reason_refuses_without_one(make_comment, action, reason):
+    comment = make_comment(sorted(states.COMMENT_TRANSITIONS[action].sources)[0])
+    before = _snapshot(comment)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_comment_transition(comment, action, reason)
+
+    assert raised.value.field == "reason"
+    assert _snapshot(comment) == before
+
+
+def test_hiding_stores_the_reason_without_surrounding_spaces(make_comment):
+    comment = make_comment(states.VISIBLE)
+
+    states.apply_comment_transition(comment, "hide", "  Rude words.\n")
+    db.session.commit()
+
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).hidden_reason == "Rude words."
+
+
+def test_restoring_clears_the_hidden_reason(make_comment):
+    comment = make_comment(states.COMMENT_HIDDEN)
+    assert comment.hidden_reason == "Rude."
+
+    states.apply_comment_transition(comment, "restore", "Ignored: restore needs none.")
+    db.session.commit()
+
+    assert (comment.is_hidden, comment.hidden_reason) == (False, None)
+
+
+# --- update_queue_position --------------------------------------------------------------
+
+
+def _transient_idea(**fields) -> Idea:
+    return Idea(title="Benches", body="More benches.", **fields)
+
+
+def test_item_waiting_for_a_decision_enters_the_queue():
+    idea = _transient_idea(open_flag_count=0)
+    before = now_utc()
+
+    states.update_queue_position(idea, waiting_for_decision=True)
+
+    assert before <= idea.queued_at <= now_utc()
+
+
+def test_item_keeps_its_place_while_it_waits():
+    entered = now_utc() - timedelta(days=3)
+    idea = _transient_idea(open_flag_count=0, queued_at=entered)
+
+    states.update_queue_position(idea, waiting_for_decision=True)
+
+    assert idea.queued_at == entered
+
+
+def test_item_with_open_flags_enters_the_queue():
+    idea = _transient_idea(open_flag_count=1)
+
+    states.update_queue_position(idea)
+
+    assert idea.queued_at is not None
+
+
+def test_flagged_item_keeps_its_place_while_flags_are_open():
+    entered = now_utc() - timedelta(hours=5)
+    comment = Comment(body="Rude", open_flag_count=2, queued_at=entered)
+
+    states.update_queue_position(comment)
+
+    assert comment.queued_at == entered
+
+
+def test_item_leaves_the_queue_when_nothing_is_left_to_decide():
+    idea = _transient_idea(open_flag_count=0, queued_at=now_utc())
+
+    states.update_queue_position(idea, waiting_for_decision=False)
+
+    assert idea.queued_at is None
+
+
+def test_item_not_yet_counted_is_treated_as_without_flags():
+    idea = _transient_idea(queued_at=now_utc())
+    assert idea.open_flag_count is None
+
+    states.update_queue_position(idea)
+
+    assert idea.queued_at is None
+
+
+def test_item_outside_the_queue_stays_outside():
+    comment = Comment(body="Fine", open_flag_count=0)
+
+    states.update_queue_position(comment)
+
+    assert comment.queued_at is None
+
+
+def test_new_idea_under_pre_moderation_enters_the_queue(make_idea, make_challenge):
+    idea = make_idea(make_challenge(moderation_mode="pre"), state="pending")
+
+    assert idea.queued_at is not None
+
+
+def test_new_idea_under_post_moderation_is_not_queued(make_idea):
+    idea = make_idea(state="published")
+
+    assert idea.queued_at is None
+
+
+@pytest.mark.parametrize(("action", "reason"), [
+    ("publish", None), ("reject", "No."), ("request_changes", "More."), ("withdraw", None),
+    ("merge", None),
+])
+def test_every_way_out_of_pending_leaves_the_queue(make_idea, action, reason):
+    idea = make_idea(state="pending")
+
+    states.apply_transition(idea, action, reason)
+
+    assert idea.queued_at is None
+
+
+def test_resubmitted_idea_enters_the_queue_again_at_the_back(make_idea):
+    idea = make_idea(state="changes_requested")
+    assert idea.queued_at is None
+    before = now_utc()
+
+    states.apply_transition(idea, "resubmit")
+
+    assert idea.queued_at >= before
+
+
+def test_flagged_idea_stays_queued_when_hidden(make_idea):
+    idea = make_idea(state="published")
+    entered = now_utc() - timedelta(hours=1)
+    idea.open_flag_count, idea.queued_at = 2, entered
+
+    states.apply_transition(idea, "hide", "Reported.")
+
+    assert idea.queued_at == entered
+
+
+def test_flagged_idea_stays_queued_when_restored(make_idea):
+    idea = make_idea(state="hidden")
+    entered = now_utc() - timedelta(hours=1)
+    idea.open_flag_count, idea.queued_at = 1, entered
+
+    states.apply_transition(idea, "restore")
+
+    assert idea.queued_at == entered
