@@ -49,7 +49,7 @@ def seed(app, ideas: int) -> str:
                  "published_at": now, "decision": "accepted", "decision_response": "Yes.",
                  "decided_at": now, "pipeline_stage": "backlog", "vote_count": n % 1000,
                  "comment_count": 0, "created_at": now - timedelta(days=2),
-                 "updated_at": now - timedelta(days=1, seconds=-n)}
+                 "updated_at": now - timedelta(days=2, seconds=-n)}
                 for n in range(start, min(start + BATCH, ideas))
             ]
             db.session.execute(insert(Idea), rows)

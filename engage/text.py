@@ -1,6 +1,7 @@
 """User-written text: Markdown rendered to HTML and sanitized by one bleach Cleaner."""
 
 import html
+import threading
 from functools import partial
 
 import bleach
@@ -35,19 +36,30 @@ _cleaner = bleach.Cleaner(
 _text_only = bleach.Cleaner(tags=frozenset(), attributes={}, strip=True, strip_comments=True)
 
 
+_local = threading.local()
+
+
+def _markdown(source: str) -> str:
+    # Building a Markdown converter costs more than converting a short text: keep one
+    # per thread (they are not thread-safe) and reset it between documents.
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(output_format="html")
+    return converter.reset().convert(source)
+
+
 def render_markdown(source: str | None) -> Markup:
     """Render Markdown to sanitized HTML that is safe to put in a page."""
     if not source:
         return Markup("")
-    html = markdown.markdown(source, output_format="html")
-    return Markup(_cleaner.clean(html))
+    return Markup(_cleaner.clean(_markdown(source)))
 
 
 def plain_excerpt(source: str | None, length: int = 200) -> str:
     """Return the text of a Markdown document without markup, cut at a word boundary."""
     if not source:
         return ""
-    text = _text_only.clean(markdown.markdown(source))
+    text = _text_only.clean(_markdown(source))
     # bleach escapes entities and Jinja escapes again on output: undo the first.
     text = " ".join(html.unescape(text).split())
     if len(text) <= length:
