@@ -114,3 +114,6 @@ def check_production_safety(config) -> None:
         )
     if not os.environ.get("DATABASE_URL") and not config.get("TESTING"):
         raise UnsafeConfiguration("ENGAGE_ENV=production needs DATABASE_URL.")
+    if not config.get("MAIL_SERVER"):
+        # Without it, e-mails (and the sign-in links they carry) would go to the log.
+        raise UnsafeConfiguration("ENGAGE_ENV=production needs MAIL_SERVER.")

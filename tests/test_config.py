@@ -49,9 +49,15 @@ def test_production_without_database_url_is_refused(environment):
         check_production_safety(production(SECRET_KEY=LONG_SECRET))
 
 
-def test_production_with_long_secret_and_database_is_accepted(environment):
+def test_production_with_long_secret_database_and_mail_is_accepted(environment):
     environment.setenv("DATABASE_URL", "postgresql://db.example/engage")
-    check_production_safety(production(SECRET_KEY=LONG_SECRET))
+    check_production_safety(production(SECRET_KEY=LONG_SECRET, MAIL_SERVER="smtp.example"))
+
+
+def test_production_without_mail_server_is_refused(environment):
+    environment.setenv("DATABASE_URL", "postgresql://db.example/engage")
+    with pytest.raises(UnsafeConfiguration, match="MAIL_SERVER"):
+        check_production_safety(production(SECRET_KEY=LONG_SECRET, MAIL_SERVER=""))
 
 
 def test_development_without_secret_key_is_accepted(environment):

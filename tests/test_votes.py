@@ -289,6 +289,19 @@ def test_vote_limit_counts_only_votes_in_the_same_challenge(
     assert services.cast_vote(person, make_idea(limited)) is True
 
 
+def test_vote_on_an_idea_that_was_withdrawn_no_longer_uses_the_limit(
+    make_user, make_challenge, make_idea, make_vote
+):
+    person = make_user()
+    challenge = make_challenge("open", vote_limit=1)
+    gone, other = make_idea(challenge), make_idea(challenge)
+    make_vote(person, gone)
+    services.withdraw_idea(gone.author, gone)
+    db.session.commit()
+
+    assert services.cast_vote(person, other) is True
+
+
 def test_taking_a_vote_back_frees_it_under_the_limit(
     make_user, make_challenge, make_idea, make_vote
 ):

@@ -140,9 +140,11 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
         )
         if already is not None:
             return False
+        # Votes on ideas that left (withdrawn, hidden, merged) no longer use the quota.
         used = db.session.scalar(
-            select(func.count(Vote.id)).where(
-                Vote.voter_id == voter.id, Vote.challenge_id == challenge.id
+            select(func.count(Vote.id)).join(Idea, Idea.id == Vote.idea_id).where(
+                Vote.voter_id == voter.id, Vote.challenge_id == challenge.id,
+                Idea.moderation_state == states.PUBLISHED,
             )
         )
         if used >= challenge.vote_limit:

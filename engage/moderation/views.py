@@ -323,6 +323,8 @@ def _flag_page(item, idea: Idea):
             return render_form("moderation/flag.html", form, error, item=item, idea=idea)
         db.session.commit()
         flash(_("Thank you. A moderator will look at your report."), "success")
+        if not can_view_idea(current_user, idea, _now()):  # the report hid it
+            return redirect(url_for("challenges.show", slug=idea.challenge.slug))
         return redirect(url_for("ideas.show", idea_id=idea.id))
     return render_form("moderation/flag.html", form, item=item, idea=idea)
 
