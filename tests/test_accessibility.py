@@ -79,17 +79,32 @@ class Page(HTMLParser):
 
 
 SIGNED_IN_PAGES = {"idea-signed-in", "submit-with-errors", "comment-with-errors", "profile"}
+# Seen by someone who is both the agency's admin and a site admin.
+STAFF_PAGES = {
+    "moderation-queue": "/agencies/city/moderation",
+    "moderation-idea": "/moderation/ideas/{idea}",
+    "workspace": "/agencies/city/workspace",
+    "challenge-form": "/agencies/city/challenges/new",
+    "ranking": "/agencies/city/challenges/trees/ideas",
+    "decision": "/agencies/city/ideas/{idea}/decision",
+    "team": "/agencies/city/team",
+    "integrations": "/agencies/city/integrations",
+    "site-admin": "/admin/",
+    "site-admin-users": "/admin/users?q=staff",
+}
 
 
 @pytest.fixture
-def pages(client, auth, make_user, make_challenge, make_idea):
+def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
     """Fetch a page under test by name, signed in as a citizen where it needs one.
 
     Fails unless the page answers with its expected status, so that no check below
     passes by looking at an error page instead.
     """
+    staff = make_user("staff@example.org", is_admin=True)
+    agency = make_agency("city", members=[(staff, "admin")])
     challenge = make_challenge("open", slug="trees", title="More trees", tags=["nature"],
-                               body="# A heading in the body\n\nMore *shade*.")
+                               body="# A heading in the body\n\nMore *shade*.", agency=agency)
     idea = make_idea(challenge, title="Plant trees", body="## Also a heading\n\nText.")
     make_challenge("closed", slug="old")
 
@@ -97,6 +112,8 @@ def pages(client, auth, make_user, make_challenge, make_idea):
         if name in SIGNED_IN_PAGES:
             make_user("citizen@example.org")
             auth.login("citizen@example.org")
+        if name in STAFF_PAGES or name == "challenge-form-with-errors":
+            auth.login("staff@example.org")
         responses = {
             "home": lambda: client.get("/"),
             "challenge-list": lambda: client.get("/challenges"),
@@ -114,6 +131,10 @@ def pages(client, auth, make_user, make_challenge, make_idea):
                                                        data={"body": ""}),
             "profile": lambda: client.get("/account/"),
             "not-found": lambda: client.get("/challenges/nope"),
+            "challenge-form-with-errors": lambda: client.post(
+                "/agencies/city/challenges/new", data={"vote_limit": "0"}),
+            **{page: (lambda path=path: client.get(path.format(idea=idea.id)))
+               for page, path in STAFF_PAGES.items()},
         }
         response = responses[name]()
         expected = 404 if name == "not-found" else 422 if name in PAGES_WITH_ERRORS else 200
@@ -125,13 +146,16 @@ def pages(client, auth, make_user, make_challenge, make_idea):
 
 PAGES = ["home", "challenge-list", "challenge", "idea", "idea-signed-in", "register",
          "sign-in", "register-with-errors", "sign-in-with-errors", "submit-with-errors",
-         "comment-with-errors", "profile", "not-found"]
+         "comment-with-errors", "profile", "not-found", "challenge-form-with-errors",
+         *STAFF_PAGES]
 PAGES_WITH_ERRORS = {
     "register-with-errors": {"account_type", "display_name", "email", "password",
                              "password_confirm"},
     "sign-in-with-errors": {"email", "password"},
     "submit-with-errors": {"title", "body", "location"},
     "comment-with-errors": {"body"},
+    "challenge-form-with-errors": {"title", "summary", "opens_at", "submissions_close_at",
+                                   "voting_closes_at", "vote_limit"},
 }
 
 
