@@ -82,3 +82,72 @@ def test_keyboard_user_reaches_main_content_through_the_skip_link(page):
     assert "Skip to main content" in focused
     page.keyboard.press("Enter")
     assert page.url.endswith("#main")
+
+
+def tab_to(page, name: str, presses: int = 300) -> None:
+    """Press Tab until the focused element's text (or label) contains `name`."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; const l = e.labels && e.labels[0];"
+            " return [e.textContent, e.value, l && l.textContent].join(' ')"
+            ".replace(/\\s+/g, ' '); }"
+        )
+        if name in focused:
+            return
+    raise AssertionError(f"no focusable element named {name!r}")
+
+
+def follow(page) -> None:
+    """Press Enter on the focused link or button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def sign_in_with_keyboard(page, email: str) -> None:
+    page.goto("/account/sign-in")
+    tab_to(page, "E-mail address")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(demo.DEMO_PASSWORD)
+    follow(page)
+    playwright_api.expect(page.get_by_text("You are signed in.")).to_be_visible()
+
+
+def test_demo_moderator_clears_the_queue_and_merges_with_the_keyboard_alone(page):
+    expect = playwright_api.expect
+    sign_in_with_keyboard(page, "moderator@example.org")
+    tab_to(page, "Moderation")
+    follow(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Moderation queue")
+
+    for _waiting_idea in range(2):
+        tab_to(page, "Publish #")
+        follow(page)
+        expect(page.get_by_text("Decision saved: Published.")).to_be_visible()
+
+    tab_to(page, "Keep hidden")  # the comment hidden by three spam reports
+    page.keyboard.press("Shift+Tab")  # back to its reason box
+    page.keyboard.type("Advertising.")
+    page.keyboard.press("Tab")
+    follow(page)
+    expect(page.get_by_text("Decision on the comment saved.")).to_be_visible()
+
+    tab_to(page, "Open #1")  # the idea reported as off-topic
+    follow(page)
+    tab_to(page, "Reason for your decision on the reports")
+    page.keyboard.type("Parks are part of a cooler city.")
+    tab_to(page, "Dismiss the reports")
+    follow(page)
+    expect(page.get_by_text("Nothing is waiting. Well done!")).to_be_visible()
+
+    page.goto("/challenges/greener-city")
+    tab_to(page, "More fruit trees in our parks")
+    follow(page)
+    tab_to(page, "Moderate this idea")
+    follow(page)
+    tab_to(page, "Number of the idea to merge into")
+    page.keyboard.type("1")
+    tab_to(page, "Merge")
+    follow(page)
+    expect(page.get_by_text("The ideas are merged.")).to_be_visible()
