@@ -151,3 +151,57 @@ def test_demo_moderator_clears_the_queue_and_merges_with_the_keyboard_alone(page
     tab_to(page, "Merge")
     follow(page)
     expect(page.get_by_text("The ideas are merged.")).to_be_visible()
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/account/sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    playwright_api.expect(page.get_by_text("You are signed in.")).to_be_visible()
+
+
+def sign_out(page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+
+
+def test_agency_admin_runs_a_challenge_and_the_citizen_sees_the_answer(page):
+    expect = playwright_api.expect
+    sign_in(page, "agency@example.org")
+    page.get_by_role("link", name="Workspace").click()
+    page.get_by_role("link", name="New challenge").click()
+    page.get_by_label("Title").fill("Safer streets to school")
+    page.get_by_label("Summary").fill("How can children walk and cycle to school safely?")
+    page.get_by_label("Opens for ideas").fill("2026-01-01T09:00")
+    page.get_by_label("Ideas close (voting continues)").fill("2036-01-01T09:00")
+    page.get_by_label("Voting closes").fill("2036-02-01T09:00")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("The challenge is saved.")).to_be_visible()
+    row = page.get_by_role("row", name="Safer streets to school")
+    row.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("The challenge is published.")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, "citizen@example.org")
+    page.goto("/challenges/safer-streets-to-school")
+    page.get_by_role("link", name="Submit an idea").click()
+    page.get_by_label("Title").fill("A walking bus every morning")
+    page.get_by_label("Description").fill("Parents take turns to walk a group to school.")
+    page.get_by_role("button", name="Submit idea").click()
+    idea_url = page.url
+    sign_out(page)
+
+    sign_in(page, "agency@example.org")
+    page.goto("/agencies/city-of-example/challenges/safer-streets-to-school/ideas")
+    page.get_by_role("link", name="A walking bus every morning").click()
+    page.get_by_label("Accept").check()
+    page.get_by_label("Public response").fill("We will start it in two schools in spring.")
+    page.get_by_role("button", name="Publish the decision").click()
+    expect(page.get_by_text("The decision is published on the idea's page.")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, "citizen@example.org")
+    page.goto(idea_url)
+    expect(page.locator(".outcome")).to_contain_text("Accepted")
+    expect(page.locator(".outcome")).to_contain_text("We will start it in two schools in spring.")
+    expect(page.locator(".outcome")).to_contain_text("Backlog")
