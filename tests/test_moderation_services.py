@@ -1420,3 +1420,24 @@ def test_every_service_appends_and_never_rewrites(moderator, challenge, make_ide
     assert [r.action for r in records] == [
         "publish", "dismiss_flags", "risk_set", "risk_cleared", "hide"]
     assert all(r.created_at <= now_utc() + timedelta(seconds=1) for r in records)
+
+
+def test_restoring_an_idea_hidden_by_reports_closes_them_and_leaves_the_queue(
+    moderator, auto_hidden_idea
+):
+    services.moderate_idea(moderator, auto_hidden_idea, "restore")
+    db.session.commit()
+
+    stored = _fresh(Idea, auto_hidden_idea.id)
+    assert stored.moderation_state == "published"
+    assert (stored.open_flag_count, stored.queued_at) == (0, None)
+    assert _open_flags(idea_id=stored.id) == 0
+
+
+def test_restoring_a_comment_hidden_by_reports_closes_them(moderator, auto_hidden_comment):
+    services.moderate_comment(moderator, auto_hidden_comment, "restore")
+    db.session.commit()
+
+    stored = _fresh(Comment, auto_hidden_comment.id)
+    assert not stored.is_hidden
+    assert (stored.open_flag_count, stored.queued_at) == (0, None)

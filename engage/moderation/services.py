@@ -71,7 +71,8 @@ def _resolve_open_flags(*, idea=None, comment=None) -> None:
 def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> None:
     """Publish, reject, request changes to, hide or restore an idea.
 
-    Hiding upholds and closes its open flags. The author is e-mailed.
+    Hiding upholds its open reports and restoring dismisses them; both close them and
+    take the idea out of the queue. The author is e-mailed.
     Raises NotPermitted, InvalidTransition (illegal move, or missing reason).
     """
     _require_staff(can_moderate_idea(actor, idea))
@@ -79,7 +80,7 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
         raise InvalidTransition(_l("Unknown decision."))
     reason = _clean_reason(reason)
     source, target = states.apply_transition(idea, action, reason)
-    if action == "hide":
+    if action in ("hide", "restore"):  # either way, the reports are decided on
         _resolve_open_flags(idea=idea)
     states.update_queue_position(idea, waiting_for_decision=target == states.PENDING)
     record_action(actor, idea.challenge.agency_id, action, idea=idea, from_state=source,
@@ -180,8 +181,7 @@ def moderate_comment(actor, comment: Comment, action: str, reason: str | None = 
     _require_staff(can_moderate_comment(actor, comment))
     reason = _clean_reason(reason)
     source, target = states.apply_comment_transition(comment, action, reason)
-    if action == "hide":
-        _resolve_open_flags(comment=comment)
+    _resolve_open_flags(comment=comment)  # hiding or restoring decides the reports
     states.update_queue_position(comment)
     record_action(actor, comment.idea.challenge.agency_id, f"comment_{action}",
                   idea=comment.idea, comment=comment, from_state=source, to_state=target,
