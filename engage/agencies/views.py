@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -147,9 +148,9 @@ def edit_challenge(slug: str, challenge_slug: str):
 
 
 CHALLENGE_ACTIONS = {
-    "publish": (challenge_services.publish_challenge, "The challenge is published."),
-    "close": (challenge_services.close_challenge, "The challenge is closed."),
-    "delete": (challenge_services.delete_challenge, "The challenge is deleted."),
+    "publish": (challenge_services.publish_challenge, _l("The challenge is published.")),
+    "close": (challenge_services.close_challenge, _l("The challenge is closed.")),
+    "delete": (challenge_services.delete_challenge, _l("The challenge is deleted.")),
 }
 
 
@@ -162,15 +163,8 @@ def challenge_action(slug: str, challenge_slug: str, action: str):
     if not ActionForm().validate():
         abort(400)
     service, message = CHALLENGE_ACTIONS[action]
-    try:
-        service(current_user, challenge)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(_(message), "success")
-    return redirect(url_for("workspace.dashboard", slug=agency.slug))
+    return _apply(lambda: service(current_user, challenge), str(message),
+                  url_for("workspace.dashboard", slug=agency.slug))
 
 
 def _ranking_filters(form: RankingFilterForm) -> dict:
@@ -330,14 +324,8 @@ def _team_page(agency, form, error=None):
                        can_manage=can_manage_agency(current_user, agency))
 
 
-def _member_of(agency: Agency, member_id: int) -> Membership:
-    membership = db.session.get(Membership, member_id)
-    if membership is None or membership.agency_id != agency.id:
-        abort(404)
-    return membership
-
-
-def _team_change(agency: Agency, change, message: str):
+def _apply(change, message: str, back: str):
+    """Run a one-button change, commit it or flash why not, and go back."""
     try:
         change()
     except DomainError as error:
@@ -346,31 +334,39 @@ def _team_change(agency: Agency, change, message: str):
     else:
         db.session.commit()
         flash(message, "success")
-    return redirect(url_for("workspace.team", slug=agency.slug))
+    return redirect(back)
+
+
+def _owned(agency: Agency, model, object_id: int):
+    """The agency's row of `model`, or 404 (also for another agency's)."""
+    row = db.session.get(model, object_id)
+    if row is None or row.agency_id != agency.id:
+        abort(404)
+    return row
 
 
 @bp.route(f"/agencies/<slug>/team/{MEMBER_ID}/role", methods=["POST"])
 @login_required
 def change_role(slug: str, member_id: int):
     agency = _agency_for_admin(slug)
-    membership = _member_of(agency, member_id)
+    membership = _owned(agency, Membership, member_id)
     form = RoleForm()
     if not form.validate():
         abort(400)
-    return _team_change(agency, lambda: services.change_role(current_user, membership,
-                                                             form.role.data),
-                        _("The role is changed."))
+    return _apply(lambda: services.change_role(current_user, membership, form.role.data),
+                  _("The role is changed."), url_for("workspace.team", slug=agency.slug))
 
 
 @bp.route(f"/agencies/<slug>/team/{MEMBER_ID}/remove", methods=["POST"])
 @login_required
 def remove_member(slug: str, member_id: int):
     agency = _agency_for_admin(slug)
-    membership = _member_of(agency, member_id)
+    membership = _owned(agency, Membership, member_id)
     if not ActionForm().validate():
         abort(400)
-    return _team_change(agency, lambda: services.remove_member(current_user, membership),
-                        _("The member is removed from the team."))
+    return _apply(lambda: services.remove_member(current_user, membership),
+                  _("The member is removed from the team."),
+                  url_for("workspace.team", slug=agency.slug))
 
 
 @bp.route("/agencies/<slug>/invitations/<int(max=2147483647):invitation_id>/revoke",
@@ -378,13 +374,11 @@ def remove_member(slug: str, member_id: int):
 @login_required
 def revoke_invitation(slug: str, invitation_id: int):
     agency = _agency_for_admin(slug)
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.agency_id != agency.id:
-        abort(404)
+    invitation = _owned(agency, Invitation, invitation_id)
     if not ActionForm().validate():
         abort(400)
-    return _team_change(agency, lambda: services.revoke_invitation(current_user, invitation),
-                        _("The invitation is withdrawn."))
+    return _apply(lambda: services.revoke_invitation(current_user, invitation),
+                  _("The invitation is withdrawn."), url_for("workspace.team", slug=agency.slug))
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -465,25 +459,11 @@ def revoke_token(slug: str, token_id: int):
     from engage.api.services import revoke_token
 
     agency = _agency_for_admin(slug)
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.agency_id != agency.id:
-        abort(404)
+    token = _owned(agency, ApiToken, token_id)
     if not ActionForm().validate():
         abort(400)
-    return _integration_change(agency, lambda: revoke_token(current_user, token),
-                               _("The token is revoked."))
-
-
-def _integration_change(agency, change, message):
-    try:
-        change()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        db.session.commit()
-        flash(message, "success")
-    return redirect(url_for("workspace.integrations", slug=agency.slug))
+    return _apply(lambda: revoke_token(current_user, token), _("The token is revoked."),
+                  url_for("workspace.integrations", slug=agency.slug))
 
 
 @bp.route("/agencies/<slug>/integrations/webhooks", methods=["POST"])
@@ -513,10 +493,8 @@ def remove_webhook(slug: str, webhook_id: int):
     from engage.webhooks.services import remove_webhook
 
     agency = _agency_for_admin(slug)
-    webhook = db.session.get(Webhook, webhook_id)
-    if webhook is None or webhook.agency_id != agency.id:
-        abort(404)
+    webhook = _owned(agency, Webhook, webhook_id)
     if not ActionForm().validate():
         abort(400)
-    return _integration_change(agency, lambda: remove_webhook(current_user, webhook),
-                               _("The webhook is removed."))
+    return _apply(lambda: remove_webhook(current_user, webhook), _("The webhook is removed."),
+                  url_for("workspace.integrations", slug=agency.slug))
