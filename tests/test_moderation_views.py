@@ -870,7 +870,7 @@ def test_dismissing_reports_that_are_closed_answers_422(client, as_moderator, ch
                            data={"reason": "Nothing."})
 
     assert response.status_code == 422
-    assert "There are no open reports to dismiss." in _text(_page(response))
+    assert "There are no open reports to decide on." in _text(_page(response))
 
 
 # --- risk flags -------------------------------------------------------------------------

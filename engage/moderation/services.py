@@ -248,11 +248,8 @@ def _hide_pending_review(item) -> None:
                   from_state=source, to_state=target, reason=reason)
 
 
-def dismiss_flags(actor, item, reason: str | None) -> None:
-    """Close an item's open reports as unfounded; content hidden by them comes back.
-
-    The author is e-mailed. Raises NotPermitted, InvalidTransition.
-    """
+def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, str]:
+    """Check a decision on an item's open reports: staff, a reason, reports to decide."""
     is_idea = isinstance(item, Idea)
     idea = item if is_idea else item.idea
     _require_staff(can_moderate_idea(actor, idea))
@@ -260,7 +257,16 @@ def dismiss_flags(actor, item, reason: str | None) -> None:
     if not reason:
         raise InvalidTransition(_l("A reason is required for this decision."), "reason")
     if not item.open_flag_count:
-        raise InvalidTransition(_l("There are no open reports to dismiss."))
+        raise InvalidTransition(_l("There are no open reports to decide on."))
+    return is_idea, idea, reason
+
+
+def dismiss_flags(actor, item, reason: str | None) -> None:
+    """Close an item's open reports as unfounded; content hidden by them comes back.
+
+    The author is e-mailed. Raises NotPermitted, InvalidTransition.
+    """
+    is_idea, idea, reason = _decision_on_reports(actor, item, reason)
     if is_idea:
         _resolve_open_flags(idea=item)
     else:
@@ -286,14 +292,7 @@ def uphold_flags(actor, item, reason: str | None) -> None:
 
     The author is e-mailed. Raises NotPermitted, InvalidTransition.
     """
-    is_idea = isinstance(item, Idea)
-    idea = item if is_idea else item.idea
-    _require_staff(can_moderate_idea(actor, idea))
-    reason = _clean_reason(reason)
-    if not reason:
-        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
-    if not item.open_flag_count:
-        raise InvalidTransition(_l("There are no open reports to decide on."))
+    is_idea, idea, reason = _decision_on_reports(actor, item, reason)
     visible = item.moderation_state == states.PUBLISHED if is_idea else not item.is_hidden
     if visible:
         if is_idea:
