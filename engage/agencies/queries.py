@@ -1,6 +1,6 @@
 """Read side of the agency workspace: its challenges and their ranked ideas."""
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from engage.auth.models import User
@@ -14,14 +14,17 @@ RANKING_PAGE = 50
 
 
 def agency_challenges(agency_id: int):
-    """All the agency's challenges, drafts included, newest first, with idea counts."""
+    """All the agency's challenges, drafts included, newest first, with the number of
+    ideas waiting for moderation and whether it has any idea at all (in any state)."""
     pending = (
         select(func.count(Idea.id))
         .where(Idea.challenge_id == Challenge.id, Idea.moderation_state == states.PENDING)
         .scalar_subquery()
     )
+    # Rejected or withdrawn ideas count too: a challenge with ideas can only be closed.
+    has_ideas = exists().where(Idea.challenge_id == Challenge.id)
     return db.session.execute(
-        select(Challenge, pending)
+        select(Challenge, pending, has_ideas)
         .where(Challenge.agency_id == agency_id)
         .order_by(Challenge.opens_at.desc(), Challenge.id.desc())
     ).all()

@@ -6,7 +6,7 @@ Services flush, never commit; e-mails leave after the caller commits.
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engage import mail
 from engage.agencies.models import MEMBER_ROLES, Agency, Invitation, Membership
@@ -127,11 +127,13 @@ def _membership(agency: Agency, user: User) -> Membership | None:
 
 
 def _admin_count(agency: Agency) -> int:
-    return db.session.scalar(
-        select(func.count(Membership.id))
+    """Count the admins, their rows locked so two concurrent demotions cannot both pass."""
+    # PostgreSQL refuses FOR UPDATE on an aggregate: lock the rows, count them here.
+    return len(db.session.scalars(
+        select(Membership.id)
         .where(Membership.agency_id == agency.id, Membership.role == "admin")
         .with_for_update()
-    )
+    ).all())
 
 
 def change_role(actor, membership: Membership, role: str) -> None:

@@ -1,0 +1,322 @@
+"""The agency's decision on an idea and its pipeline stage: every (decision, action) pair of
+DECISION_TRANSITIONS and every (stage, target) pair of the pipeline, stored and read back."""
+
+import pytest
+from sqlalchemy import select
+
+from engage.errors import InvalidTransition, NotPermitted
+from engage.extensions import db
+from engage.ideas import decisions, states
+from engage.ideas.models import Idea, PipelineEvent
+from engage.moderation.models import ModerationAction
+
+DECISION_PAIRS = [(d, a) for d in states.DECISIONS for a in states.DECISION_TRANSITIONS]
+ALLOWED = [(d, a) for d, a in DECISION_PAIRS if d in states.DECISION_TRANSITIONS[a].sources]
+REFUSED = [(d, a) for d, a in DECISION_PAIRS if d not in states.DECISION_TRANSITIONS[a].sources]
+UNPUBLISHED = [s for s in states.MODERATION_STATES if s != states.PUBLISHED]
+
+# The pipeline written out by hand, so the tests do not reuse the code's own arithmetic.
+FORWARD = ["backlog", "concept", "validation", "development", "deployment", "implemented"]
+FINAL = {"implemented", "discontinued"}
+STAGE_PAIRS = [(s, t) for s in states.PIPELINE_STAGES for t in states.PIPELINE_STAGES]
+
+
+def _may_move(source: str, target: str) -> bool:
+    if source in FINAL:
+        return False
+    if target == "discontinued":
+        return True
+    return FORWARD.index(target) > FORWARD.index(source)
+
+
+STAGE_ALLOWED = [(s, t) for s, t in STAGE_PAIRS if _may_move(s, t)]
+STAGE_REFUSED = [(s, t) for s, t in STAGE_PAIRS if not _may_move(s, t)]
+
+RESPONSE = "  We will try this in two districts first.  "
+# Reaching each decision from `none`, through the table itself.
+PATHS = {"none": [], "shortlisted": ["shortlist"], "accepted": ["accept"],
+         "declined": ["decline"]}
+
+
+@pytest.fixture
+def admin(make_user, make_agency, make_challenge, make_idea):
+    # Every factory is set up before any row is made, so all share one session.
+    return make_user("admin@example.org")
+
+
+@pytest.fixture
+def challenge(make_agency, make_challenge, admin):
+    return make_challenge("open", agency=make_agency("city", members=[(admin, "admin")]))
+
+
+@pytest.fixture
+def idea_with(make_idea, challenge):
+    """Make an idea with the given moderation state, decision and pipeline stage."""
+
+    def make(decision="none", *, state="published", stage=None) -> Idea:
+        idea = make_idea(challenge, state=state)
+        for action in PATHS[decision]:
+            states.apply_decision(idea, action, "Earlier response.")
+        if stage not in (None, "backlog"):
+            states.apply_stage(idea, stage)
+        db.session.commit()
+        expected_stage = stage or ("backlog" if decision == "accepted" else None)
+        assert (idea.decision, idea.pipeline_stage) == (decision, expected_stage)
+        return idea
+
+    return make
+
+
+def _stored(idea: Idea) -> Idea:
+    db.session.expire_all()
+    return db.session.get(Idea, idea.id)
+
+
+def _decision_snapshot(idea: Idea) -> tuple:
+    return (idea.moderation_state, idea.decision, idea.decision_response, idea.decided_at,
+            idea.pipeline_stage)
+
+
+# --- the decision table ------------------------------------------------------------------
+
+
+def test_decision_table_only_names_known_decisions():
+    for transition in states.DECISION_TRANSITIONS.values():
+        assert transition.sources <= set(states.DECISIONS)
+        assert transition.target in states.DECISIONS
+        assert transition.actor == states.STAFF
+        assert transition.needs_reason
+    assert set(states.DECISION_LABELS) == set(states.DECISIONS)
+
+
+def test_every_decision_pair_is_either_allowed_or_refused():
+    assert len(ALLOWED) + len(REFUSED) == len(states.DECISIONS) * 3
+    assert sorted(ALLOWED) == [
+        ("none", "accept"), ("none", "decline"), ("none", "shortlist"),
+        ("shortlisted", "accept"), ("shortlisted", "decline"),
+    ]
+
+
+@pytest.mark.parametrize(("decision", "action"), ALLOWED)
+def test_allowed_decision_reaches_its_target_with_the_response(idea_with, decision, action):
+    idea = idea_with(decision)
+    target = states.DECISION_TRANSITIONS[action].target
+
+    result = states.apply_decision(idea, action, RESPONSE)
+    db.session.commit()
+
+    assert result == (decision, target)
+    stored = _stored(idea)
+    assert stored.decision == target
+    assert stored.decision_response == RESPONSE.strip()
+    assert stored.decided_at is not None
+    assert stored.moderation_state == states.PUBLISHED
+
+
+@pytest.mark.parametrize(("decision", "action"), ALLOWED)
+def test_only_accepting_puts_the_idea_in_the_backlog(idea_with, decision, action):
+    idea = idea_with(decision)
+
+    states.apply_decision(idea, action, RESPONSE)
+    db.session.commit()
+
+    expected = "backlog" if action == "accept" else None
+    assert _stored(idea).pipeline_stage == expected
+
+
+@pytest.mark.parametrize(("decision", "action"), REFUSED)
+def test_refused_decision_raises_and_changes_nothing(idea_with, decision, action):
+    idea = idea_with(decision)
+    before = _decision_snapshot(idea)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_decision(idea, action, RESPONSE)
+
+    label = str(states.DECISION_LABELS[decision])
+    assert str(raised.value.message) == (
+        f"This idea is already {label}; that decision is not possible now."
+    )
+    assert _decision_snapshot(idea) == before
+    db.session.commit()
+    assert _decision_snapshot(_stored(idea)) == before
+
+
+@pytest.mark.parametrize("decision", states.DECISIONS)
+@pytest.mark.parametrize("action", ["", "approve"])
+def test_unknown_decision_action_raises_and_changes_nothing(idea_with, decision, action):
+    idea = idea_with(decision)
+    before = _decision_snapshot(idea)
+
+    with pytest.raises(InvalidTransition):
+        states.apply_decision(idea, action, RESPONSE)
+
+    assert _decision_snapshot(idea) == before
+
+
+@pytest.mark.parametrize("action", sorted(states.DECISION_TRANSITIONS))
+def test_decision_without_response_is_refused(idea_with, action):
+    idea = idea_with("none")
+    before = _decision_snapshot(idea)
+
+    for response in (None, "", "  \n\t"):
+        with pytest.raises(InvalidTransition) as raised:
+            states.apply_decision(idea, action, response)
+        assert raised.value.field == "response"
+        assert str(raised.value.message) == "Write the public response to this decision."
+
+    db.session.commit()
+    assert _decision_snapshot(_stored(idea)) == before
+
+
+@pytest.mark.parametrize("state", UNPUBLISHED)
+def test_only_published_ideas_can_be_decided_on(idea_with, state):
+    idea = idea_with(state=state)
+    before = _decision_snapshot(idea)
+
+    for action in states.DECISION_TRANSITIONS:
+        with pytest.raises(InvalidTransition) as raised:
+            states.apply_decision(idea, action, RESPONSE)
+        assert str(raised.value.message) == "Only published ideas can be decided on."
+
+    db.session.commit()
+    assert _decision_snapshot(_stored(idea)) == before
+
+
+def test_decide_idea_starts_the_pipeline_history_at_backlog(idea_with, admin):
+    idea = idea_with("shortlisted")
+
+    decisions.decide_idea(admin, idea, "accept", RESPONSE)
+    db.session.commit()
+
+    events = db.session.execute(
+        select(PipelineEvent.stage, PipelineEvent.note, PipelineEvent.actor_id)
+        .where(PipelineEvent.idea_id == idea.id)
+    ).all()
+    assert events == [("backlog", RESPONSE.strip(), admin.id)]
+    audit = db.session.execute(
+        select(ModerationAction.action, ModerationAction.from_state, ModerationAction.to_state)
+        .where(ModerationAction.idea_id == idea.id)
+    ).all()
+    assert audit == [("decide_accept", "shortlisted", "accepted")]
+
+
+@pytest.mark.parametrize("action", ["shortlist", "decline"])
+def test_decide_idea_without_accepting_starts_no_pipeline(idea_with, admin, action):
+    idea = idea_with("none")
+
+    decisions.decide_idea(admin, idea, action, RESPONSE)
+    db.session.commit()
+
+    assert _stored(idea).pipeline_stage is None
+    assert db.session.scalars(
+        select(PipelineEvent).where(PipelineEvent.idea_id == idea.id)
+    ).all() == []
+
+
+def test_decide_idea_refuses_a_moderator_of_the_agency(idea_with, make_user, challenge):
+    moderator = make_user()
+    from engage.agencies.models import Membership
+
+    db.session.add(Membership(agency_id=challenge.agency_id, user_id=moderator.id,
+                              role="moderator"))
+    db.session.commit()
+    idea = idea_with("none")
+
+    with pytest.raises(NotPermitted):
+        decisions.decide_idea(moderator, idea, "accept", RESPONSE)
+
+    db.session.rollback()
+    assert _stored(idea).decision == "none"
+
+
+# --- the pipeline ------------------------------------------------------------------------
+
+
+def test_pipeline_table_is_the_iso_56002_process():
+    assert list(states.PIPELINE_STAGES) == [*FORWARD, "discontinued"]
+    assert set(states.FINAL_STAGES) == FINAL
+    assert set(states.STAGE_LABELS) == set(states.PIPELINE_STAGES)
+
+
+def test_every_stage_pair_is_either_allowed_or_refused():
+    assert len(STAGE_ALLOWED) + len(STAGE_REFUSED) == 7 * 7
+    # 15 forward moves (5 + 4 + 3 + 2 + 1) and discontinued from the 5 stages not final.
+    assert len(STAGE_ALLOWED) == 20
+
+
+@pytest.mark.parametrize("stage", states.PIPELINE_STAGES)
+def test_allowed_next_stages_are_the_later_ones_then_discontinued(idea_with, stage):
+    idea = idea_with("accepted", stage=stage)
+
+    expected = [t for s, t in STAGE_ALLOWED if s == stage]
+    assert states.allowed_next_stages(idea) == expected
+    if stage in FINAL:
+        assert expected == []
+    else:
+        assert expected[-1] == "discontinued"
+
+
+@pytest.mark.parametrize(("stage", "target"), STAGE_ALLOWED)
+def test_allowed_stage_move_reaches_its_target(idea_with, stage, target):
+    idea = idea_with("accepted", stage=stage)
+
+    result = states.apply_stage(idea, target)
+    db.session.commit()
+
+    assert result == (stage, target)
+    stored = _stored(idea)
+    assert stored.pipeline_stage == target
+    assert stored.decision == "accepted"
+
+
+@pytest.mark.parametrize(("stage", "target"), STAGE_REFUSED)
+def test_refused_stage_move_raises_and_changes_nothing(idea_with, stage, target):
+    idea = idea_with("accepted", stage=stage)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_stage(idea, target)
+
+    assert raised.value.field == "stage"
+    assert str(raised.value.message) == (
+        f"An idea in stage {states.STAGE_LABELS[stage]} cannot move to "
+        f"{states.STAGE_LABELS[target]}."
+    )
+    assert idea.pipeline_stage == stage
+    db.session.commit()
+    assert _stored(idea).pipeline_stage == stage
+
+
+@pytest.mark.parametrize("decision", ["none", "shortlisted", "declined"])
+def test_ideas_not_accepted_have_no_pipeline(idea_with, decision):
+    idea = idea_with(decision)
+
+    assert states.allowed_next_stages(idea) == []
+    for target in states.PIPELINE_STAGES:
+        with pytest.raises(InvalidTransition):
+            states.apply_stage(idea, target)
+    db.session.commit()
+    assert _stored(idea).pipeline_stage is None
+
+
+@pytest.mark.parametrize("target", ["", "done", "BACKLOG", "concept "])
+def test_unknown_stage_is_refused(idea_with, target):
+    idea = idea_with("accepted", stage="backlog")
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_stage(idea, target)
+
+    assert str(raised.value.message) == "Unknown stage."
+    assert idea.pipeline_stage == "backlog"
+
+
+def test_stage_moves_follow_allowed_next_stages_step_by_step(idea_with):
+    """Walking the whole pipeline one stage at a time ends in `implemented`, final."""
+    idea = idea_with("accepted", stage="backlog")
+
+    for target in FORWARD[1:]:
+        assert target in states.allowed_next_stages(idea)
+        states.apply_stage(idea, target)
+    db.session.commit()
+
+    assert _stored(idea).pipeline_stage == "implemented"
+    assert states.allowed_next_stages(idea) == []
