@@ -31,24 +31,45 @@ def seed(app, ideas: int) -> str:
         upgrade()
         now = now_utc()
         agency = Agency(name="Bench agency", slug="bench")
-        authors = [User(email=f"bench{n}@example.org", display_name=f"Bench {n}",
-                        password_hash="x", email_verified_at=now) for n in range(100)]
+        authors = [
+            User(
+                email=f"bench{n}@example.org",
+                display_name=f"Bench {n}",
+                password_hash="x",
+                email_verified_at=now,
+            )
+            for n in range(100)
+        ]
         challenge = Challenge(
-            agency=agency, slug="bench", title="Bench challenge", summary="Bench",
-            opens_at=now - timedelta(days=1), submissions_close_at=now + timedelta(days=9),
-            voting_closes_at=now + timedelta(days=19), published_at=now, idea_count=ideas,
+            agency=agency,
+            slug="bench",
+            title="Bench challenge",
+            summary="Bench",
+            opens_at=now - timedelta(days=1),
+            submissions_close_at=now + timedelta(days=9),
+            voting_closes_at=now + timedelta(days=19),
+            published_at=now,
+            idea_count=ideas,
         )
         db.session.add_all([agency, challenge, *authors])
         db.session.commit()
         author_ids = [a.id for a in authors]
         for start in range(0, ideas, BATCH):
             rows = [
-                {"challenge_id": challenge.id, "author_id": author_ids[n % 100],
-                 "title": f"Idea number {n}", "body": f"A **bench** idea, number {n}. " * 5,
-                 "excerpt": f"A bench idea, number {n}.", "moderation_state": "published",
-                 "published_at": now - timedelta(seconds=n), "decision": "none",
-                 "vote_count": (n * 7919) % 1000, "comment_count": n % 13,
-                 "created_at": now, "updated_at": now}
+                {
+                    "challenge_id": challenge.id,
+                    "author_id": author_ids[n % 100],
+                    "title": f"Idea number {n}",
+                    "body": f"A **bench** idea, number {n}. " * 5,
+                    "excerpt": f"A bench idea, number {n}.",
+                    "moderation_state": "published",
+                    "published_at": now - timedelta(seconds=n),
+                    "decision": "none",
+                    "vote_count": (n * 7919) % 1000,
+                    "comment_count": n % 13,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for n in range(start, min(start + BATCH, ideas))
             ]
             db.session.execute(insert(Idea), rows)

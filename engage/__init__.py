@@ -62,14 +62,19 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrations = os.path.join(os.path.dirname(app.root_path), "migrations")
     extensions.migrate.init_app(
-        app, db, directory=migrations, render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=migrations,
+        render_as_batch=True,
+        compare_type=True,
         render_item=render_migration_item,
     )
     extensions.csrf.init_app(app)
     extensions.cache.init_app(app)
     extensions.limiter.init_app(app)
-    extensions.babel.init_app(app, locale_selector=_select_locale,
-                              timezone_selector=_select_timezone)
+    extensions.babel.init_app(
+        app, locale_selector=_select_locale, timezone_selector=_select_timezone
+    )
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -138,9 +143,7 @@ def _staff_agency_slug(user) -> str | None:
     roles = agency_roles(user)
     if not roles:
         return None
-    return extensions.db.session.scalar(
-        select(Agency.slug).where(Agency.id == min(roles))
-    )
+    return extensions.db.session.scalar(select(Agency.slug).where(Agency.id == min(roles)))
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -173,14 +176,21 @@ def _register_template_helpers(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "en"),
             "current_timezone": lambda: str(get_timezone()),
             "stage_labels": STAGE_LABELS,
-            **{name: getattr(idea_permissions, name) for name in (
-                "can_submit_idea", "can_vote_idea", "can_comment_idea", "can_edit_idea",
-                "can_withdraw_idea", "can_participate",
-            )},
+            **{
+                name: getattr(idea_permissions, name)
+                for name in (
+                    "can_submit_idea",
+                    "can_vote_idea",
+                    "can_comment_idea",
+                    "can_edit_idea",
+                    "can_withdraw_idea",
+                    "can_participate",
+                )
+            },
             "can_flag": moderation_permissions.can_flag,
             "can_moderate_idea": moderation_permissions.can_moderate_idea,
-            "is_staff_anywhere": lambda user: user.is_authenticated and (
-                user.is_admin or bool(agency_roles(user))
+            "is_staff_anywhere": lambda user: (
+                user.is_authenticated and (user.is_admin or bool(agency_roles(user)))
             ),
             "staff_agency_slug": _staff_agency_slug,
         }

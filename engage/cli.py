@@ -48,8 +48,12 @@ def register_commands(app: Flask) -> None:
     @api_token_group.command("create")
     @click.option("--agency", "agency_slug", required=True, help="The agency's slug.")
     @click.option("--name", required=True, help="A name to recognise the token by.")
-    @click.option("--scopes", default="ideas:read", show_default=True,
-                  help="Comma-separated: ideas:read, pipeline:write.")
+    @click.option(
+        "--scopes",
+        default="ideas:read",
+        show_default=True,
+        help="Comma-separated: ideas:read, pipeline:write.",
+    )
     def create_api_token_command(agency_slug: str, name: str, scopes: str):
         """Create a token and print it alone on the last line (it is not stored)."""
         from sqlalchemy import select

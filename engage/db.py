@@ -39,9 +39,7 @@ class UTCDateTime(TypeDecorator):
 
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=now_utc, onupdate=now_utc
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, onupdate=now_utc)
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -30,16 +30,29 @@ DEMO_ACCOUNTS = [
 ]
 
 GREEN_IDEAS = [
-    ("Plant fruit trees in Riverside Park", "Shade in summer and free fruit for everyone. "
-     "The **community garden group** offered to look after them."),
-    ("Protected bike lanes on Main Street", "Painted lines are not enough: a kerb between "
-     "cars and bikes would make families ride to school."),
-    ("Rain gardens instead of storm drains", "Low planted beds soak up heavy rain and cut "
-     "flooding on *Elm Road*."),
-    ("Repair café in the library", "Once a month, volunteers fix toasters, bikes and "
-     "clothes. Less waste, more neighbours meeting."),
-    ("Solar panels on school roofs", "The schools' flat roofs could power the schools "
-     "and teach pupils about energy."),
+    (
+        "Plant fruit trees in Riverside Park",
+        "Shade in summer and free fruit for everyone. "
+        "The **community garden group** offered to look after them.",
+    ),
+    (
+        "Protected bike lanes on Main Street",
+        "Painted lines are not enough: a kerb between "
+        "cars and bikes would make families ride to school.",
+    ),
+    (
+        "Rain gardens instead of storm drains",
+        "Low planted beds soak up heavy rain and cut flooding on *Elm Road*.",
+    ),
+    (
+        "Repair café in the library",
+        "Once a month, volunteers fix toasters, bikes and "
+        "clothes. Less waste, more neighbours meeting.",
+    ),
+    (
+        "Solar panels on school roofs",
+        "The schools' flat roofs could power the schools and teach pupils about energy.",
+    ),
     ("Water refill stations downtown", "Free drinking water to cut plastic bottles."),
     ("Car-free Sundays in the old town", "Open the streets to people one Sunday a month."),
     ("Compost collection for flats", "Brown bins for apartment buildings, not only houses."),
@@ -56,8 +69,10 @@ GREEN_IDEAS = [
 ]
 
 SERVICE_IDEAS = [
-    ("Book appointments online", "Stop queuing at the town hall: book a slot online and "
-     "get a reminder by text message."),
+    (
+        "Book appointments online",
+        "Stop queuing at the town hall: book a slot online and get a reminder by text message.",
+    ),
     ("One form for moving house", "Tell the city once and every service is updated."),
     ("Plain-language letters", "Letters anyone can understand, tested with residents."),
     ("Open data on pot-hole repairs", "Publish reports and repair times as open data."),
@@ -101,35 +116,56 @@ def load_demo_data() -> bool:
     agency_admin = _user("agency@example.org", "Alex Agency")
     moderator = _user("moderator@example.org", "Morgan Moderator")
     citizen = _user("citizen@example.org", "Chris Citizen")
-    business = _user("business@example.org", "Bo Business", account_type="business",
-                     organisation_name="Example Works Ltd")
+    business = _user(
+        "business@example.org",
+        "Bo Business",
+        account_type="business",
+        organisation_name="Example Works Ltd",
+    )
     neighbours = [_user(f"resident{n}@example.org", f"Resident {n}") for n in range(1, 13)]
-    agency = Agency(name="City of Example", slug=DEMO_AGENCY_SLUG,
-                    description="The city council of Example.",
-                    website="https://example.org")
+    agency = Agency(
+        name="City of Example",
+        slug=DEMO_AGENCY_SLUG,
+        description="The city council of Example.",
+        website="https://example.org",
+    )
     db.session.add(agency)
-    db.session.add_all([
-        Membership(agency=agency, user=agency_admin, role="admin"),
-        Membership(agency=agency, user=moderator, role="moderator"),
-    ])
+    db.session.add_all(
+        [
+            Membership(agency=agency, user=agency_admin, role="admin"),
+            Membership(agency=agency, user=moderator, role="moderator"),
+        ]
+    )
     green = Challenge(
-        agency=agency, slug="greener-city", title="A greener, cooler city",
+        agency=agency,
+        slug="greener-city",
+        title="A greener, cooler city",
         summary="How can we make Example greener and cooler in hot summers?",
         body="Summers are getting hotter. We are looking for ideas that bring **shade, "
-             "water and nature** into every neighbourhood.\n\n- Small and quick ideas are "
-             "welcome\n- So are big ones",
-        opens_at=now - timedelta(days=10), submissions_close_at=now + timedelta(days=20),
-        voting_closes_at=now + timedelta(days=30), published_at=now - timedelta(days=10),
-        moderation_mode="post", vote_limit=None, allow_business=True,
+        "water and nature** into every neighbourhood.\n\n- Small and quick ideas are "
+        "welcome\n- So are big ones",
+        opens_at=now - timedelta(days=10),
+        submissions_close_at=now + timedelta(days=20),
+        voting_closes_at=now + timedelta(days=30),
+        published_at=now - timedelta(days=10),
+        moderation_mode="post",
+        vote_limit=None,
+        allow_business=True,
         tags=ideas.resolve_tags(["environment", "climate"]),
     )
     services_challenge = Challenge(
-        agency=agency, slug="better-city-services", title="Better city services",
+        agency=agency,
+        slug="better-city-services",
+        title="Better city services",
         summary="Which city services should be easier, faster or fairer?",
         body="Tell us where dealing with the city is hard, and how to fix it.",
-        opens_at=now - timedelta(days=40), submissions_close_at=now - timedelta(days=5),
-        voting_closes_at=now + timedelta(days=10), published_at=now - timedelta(days=40),
-        moderation_mode="pre", vote_limit=5, allow_business=True,
+        opens_at=now - timedelta(days=40),
+        submissions_close_at=now - timedelta(days=5),
+        voting_closes_at=now + timedelta(days=10),
+        published_at=now - timedelta(days=40),
+        moderation_mode="pre",
+        vote_limit=5,
+        allow_business=True,
         tags=ideas.resolve_tags(["services", "digital"]),
     )
     db.session.add_all([green, services_challenge])
@@ -138,8 +174,9 @@ def load_demo_data() -> bool:
     authors = [citizen, business, *neighbours]
     voters = [citizen, business, *neighbours]
     _add_ideas(green, GREEN_IDEAS, authors, voters, submitted_at=now)
-    _add_ideas(services_challenge, SERVICE_IDEAS, authors, voters,
-               submitted_at=now - timedelta(days=20))
+    _add_ideas(
+        services_challenge, SERVICE_IDEAS, authors, voters, submitted_at=now - timedelta(days=20)
+    )
     _add_moderation_work(green, citizen, neighbours)
     _add_decisions(green, agency_admin)
     _add_harbour_authority(now, neighbours)
@@ -147,19 +184,40 @@ def load_demo_data() -> bool:
 
 
 DECISIONS = [  # (idea title, decision, response, stages after the backlog)
-    ("Water refill stations downtown", "accept",
-     "We will install ten stations this year, starting with the market square.",
-     [("concept", "Locations chosen with the water company."),
-      ("validation", "A first station is tested at the market.")]),
-    ("Car-free Sundays in the old town", "accept",
-     "A trial Sunday is planned; we will ask shops and residents first.", []),
-    ("Tool library", "accept", "The library will host it from next spring.",
-     [("concept", "Partnering with the repair café volunteers.")]),
-    ("Compost collection for flats", "shortlist",
-     "We are costing this with the waste service.", []),
-    ("Wildflower verges", "decline",
-     "Road safety rules need short grass at junctions; we will plant wildflowers in parks "
-     "instead.", []),
+    (
+        "Water refill stations downtown",
+        "accept",
+        "We will install ten stations this year, starting with the market square.",
+        [
+            ("concept", "Locations chosen with the water company."),
+            ("validation", "A first station is tested at the market."),
+        ],
+    ),
+    (
+        "Car-free Sundays in the old town",
+        "accept",
+        "A trial Sunday is planned; we will ask shops and residents first.",
+        [],
+    ),
+    (
+        "Tool library",
+        "accept",
+        "The library will host it from next spring.",
+        [("concept", "Partnering with the repair café volunteers.")],
+    ),
+    (
+        "Compost collection for flats",
+        "shortlist",
+        "We are costing this with the waste service.",
+        [],
+    ),
+    (
+        "Wildflower verges",
+        "decline",
+        "Road safety rules need short grass at junctions; we will plant wildflowers in parks "
+        "instead.",
+        [],
+    ),
 ]
 
 
@@ -182,17 +240,21 @@ def _decide(idea, admin, action, response, stages) -> None:
         states.apply_stage(idea, stage)
         idea.external_ref = f"CITY-{idea.id}-{number}"
         idea.pipeline_events.append(
-            PipelineEvent(stage=stage, note=note, external_ref=idea.external_ref,
-                          actor_id=admin.id)
+            PipelineEvent(
+                stage=stage, note=note, external_ref=idea.external_ref, actor_id=admin.id
+            )
         )
 
 
 HARBOUR_IDEAS = [
-    ("Shore power for ferries", "Ferries switch off their engines at the quay.",
-     "accept", [("concept", "Grid capacity study ordered.")]),
+    (
+        "Shore power for ferries",
+        "Ferries switch off their engines at the quay.",
+        "accept",
+        [("concept", "Grid capacity study ordered.")],
+    ),
     ("Floating litter traps", "Catch plastic before it reaches the sea.", "accept", []),
-    ("Public swimming at the old dock", "A safe, clean place to swim in summer.",
-     "accept", []),
+    ("Public swimming at the old dock", "A safe, clean place to swim in summer.", "accept", []),
     ("Night-time noise limits for cranes", "Residents near the port cannot sleep.", None, []),
     ("Harbour history trail", "Signs that tell the story of the docks.", None, []),
 ]
@@ -201,16 +263,24 @@ HARBOUR_IDEAS = [
 def _add_harbour_authority(now, people) -> None:
     """A second agency, with its own admin, challenge and pipeline."""
     admin = _user("harbour@example.org", "Hana Harbour")
-    agency = Agency(name="Harbour Authority", slug="harbour-authority",
-                    description="Runs the port and the waterfront.")
+    agency = Agency(
+        name="Harbour Authority",
+        slug="harbour-authority",
+        description="Runs the port and the waterfront.",
+    )
     db.session.add_all([agency, Membership(agency=agency, user=admin, role="admin")])
     challenge = Challenge(
-        agency=agency, slug="cleaner-harbour", title="A cleaner harbour",
+        agency=agency,
+        slug="cleaner-harbour",
+        title="A cleaner harbour",
         summary="How can the port be cleaner and quieter for its neighbours?",
         body="Tell us how the harbour could pollute less and welcome people more.",
-        opens_at=now - timedelta(days=15), submissions_close_at=now + timedelta(days=15),
-        voting_closes_at=now + timedelta(days=25), published_at=now - timedelta(days=15),
-        moderation_mode="post", allow_business=True,
+        opens_at=now - timedelta(days=15),
+        submissions_close_at=now + timedelta(days=15),
+        voting_closes_at=now + timedelta(days=25),
+        published_at=now - timedelta(days=15),
+        moderation_mode="post",
+        allow_business=True,
         tags=ideas.resolve_tags(["environment", "harbour"]),
     )
     db.session.add(challenge)
@@ -228,19 +298,22 @@ def _add_moderation_work(challenge, citizen, neighbours) -> None:
     from engage.moderation.services import flag_content
 
     original = db.session.scalar(
-        select(Idea).where(Idea.challenge_id == challenge.id)
-        .order_by(Idea.id).limit(1)
+        select(Idea).where(Idea.challenge_id == challenge.id).order_by(Idea.id).limit(1)
     )
     duplicate = ideas.submit_idea(
-        citizen, challenge, title="More fruit trees in our parks",
+        citizen,
+        challenge,
+        title="More fruit trees in our parks",
         body="Apple and pear trees in the parks, so that children can pick fruit.",
     )
     for voter in neighbours[:3]:
         ideas.cast_vote(voter, duplicate)
-    flag_content(neighbours[3], original, "off_topic",
-                 "This is about parks, not about cooling the city.")
-    spam = ideas.add_comment(neighbours[11], duplicate,
-                             "Cheap watches!!! Visit example.com/deals now")
+    flag_content(
+        neighbours[3], original, "off_topic", "This is about parks, not about cooling the city."
+    )
+    spam = ideas.add_comment(
+        neighbours[11], duplicate, "Cheap watches!!! Visit example.com/deals now"
+    )
     for reporter in neighbours[:3]:
         flag_content(reporter, spam, "spam")
 
@@ -251,16 +324,18 @@ def _add_ideas(challenge, texts, authors, voters, submitted_at) -> None:
     for index, (title, body) in enumerate(texts):
         # The demo citizen's own ideas wait in the moderation queue.
         author = authors[0] if index % 9 in (7, 8) else authors[index % len(authors)]
-        idea = ideas.submit_idea(author, challenge, title=title, body=body,
-                                 tags="demo", now=submitted_at)
+        idea = ideas.submit_idea(
+            author, challenge, title=title, body=body, tags="demo", now=submitted_at
+        )
         outcome = index % 9
         if challenge.is_pre_moderated:
             if outcome == 3:
                 states.apply_transition(idea, "reject", "Already planned for next year.")
                 continue
             if outcome == 5:
-                states.apply_transition(idea, "request_changes",
-                                        "Please say which district you mean.")
+                states.apply_transition(
+                    idea, "request_changes", "Please say which district you mean."
+                )
                 continue
             if outcome in (7, 8):
                 continue  # stays pending, for the moderation queue

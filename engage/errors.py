@@ -77,14 +77,17 @@ def error_response(status: int, detail=None):
     title = ERROR_TITLES.get(status, ERROR_TITLES[500])
     detail = detail or ERROR_DETAILS.get(status, ERROR_DETAILS[500])
     if wants_json():
-        body = {"type": "about:blank", "title": str(title), "status": status,
-                "detail": str(detail)}
+        body = {
+            "type": "about:blank",
+            "title": str(title),
+            "status": status,
+            "detail": str(detail),
+        }
         response = jsonify(body)
         response.status_code = status
         response.mimetype = "application/problem+json"
         return response
-    return render_template("errors/error.html", status=status, title=title,
-                           detail=detail), status
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -92,8 +95,10 @@ def register_error_handlers(app: Flask) -> None:
     def csrf_error(error):
         return error_response(
             400,
-            _l("This form has expired or was already sent. Please go back, reload the page "
-               "and try again."),
+            _l(
+                "This form has expired or was already sent. Please go back, reload the page "
+                "and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

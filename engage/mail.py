@@ -46,12 +46,17 @@ def deliver(message: EmailMessage) -> None:
     """Hand one message to SMTP, or to the log when no MAIL_SERVER is configured."""
     config = current_app.config
     if not config["MAIL_SERVER"]:
-        log.info("E-mail (no MAIL_SERVER set, not sent)\nTo: %s\nSubject: %s\n\n%s",
-                 message["To"], message["Subject"], message.get_content())
+        log.info(
+            "E-mail (no MAIL_SERVER set, not sent)\nTo: %s\nSubject: %s\n\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
     else:
         smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"],
-                        timeout=config["MAIL_TIMEOUT"]) as smtp:
+        with smtp_class(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+        ) as smtp:
             if config["MAIL_USE_TLS"]:
                 smtp.starttls()
             if config["MAIL_USERNAME"]:

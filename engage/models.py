@@ -8,7 +8,25 @@ from engage.ideas.models import Comment, Idea, PipelineEvent, Vote, idea_tags
 from engage.moderation.models import Flag, ModerationAction, RiskFlag
 from engage.webhooks.models import OutboxEvent, Webhook, WebhookDelivery
 
-__all__ = ["Agency", "ApiToken", "IdempotentResponse", "OutboxEvent", "Webhook",
-           "WebhookDelivery", "Challenge", "Comment", "Flag", "Idea", "Invitation", "Membership",
-           "ModerationAction", "PipelineEvent", "RiskFlag", "Tag", "User", "Vote",
-           "challenge_tags", "idea_tags"]
+__all__ = [
+    "Agency",
+    "ApiToken",
+    "IdempotentResponse",
+    "OutboxEvent",
+    "Webhook",
+    "WebhookDelivery",
+    "Challenge",
+    "Comment",
+    "Flag",
+    "Idea",
+    "Invitation",
+    "Membership",
+    "ModerationAction",
+    "PipelineEvent",
+    "RiskFlag",
+    "Tag",
+    "User",
+    "Vote",
+    "challenge_tags",
+    "idea_tags",
+]

@@ -66,4 +66,3 @@ def plain_excerpt(source: str | None, length: int = 200) -> str:
         return text
     cut = text[:length].rsplit(" ", 1)[0]
     return cut + "…"
-

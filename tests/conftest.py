@@ -32,8 +32,9 @@ def database_url(tmp_path_factory, worker_id):
     worker_url = url.set(database=f"{url.database}_{worker_id}")
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                   {"name": worker_url.database})
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": worker_url.database}
+        )
         if not exists:
             connection.execute(text(f'CREATE DATABASE "{worker_url.database}"'))
     admin.dispose()
@@ -74,10 +75,14 @@ def _empty_all_tables() -> None:
     for table in tables:
         db.session.execute(table.delete())
     if db.engine.dialect.name == "postgresql":
-        serials = [t.name for t in tables if "id" in t.c and t.c.id.autoincrement is not False
-                   and t.c.id.primary_key]
-        restarts = ", ".join(f"setval(pg_get_serial_sequence('{name}', 'id'), 1, false)"
-                             for name in serials)
+        serials = [
+            t.name
+            for t in tables
+            if "id" in t.c and t.c.id.autoincrement is not False and t.c.id.primary_key
+        ]
+        restarts = ", ".join(
+            f"setval(pg_get_serial_sequence('{name}', 'id'), 1, false)" for name in serials
+        )
         db.session.execute(text(f"SELECT {restarts}"))
     db.session.commit()
 
@@ -204,8 +209,11 @@ def make_user(app, app_context):
         fields.setdefault("display_name", f"Person {number}")
         if fields.get("account_type") == "business":
             fields.setdefault("organisation_name", f"Company {number}")
-        user = User(email=email or f"person{number}@example.org",
-                    email_verified_at=now_utc() if verified else None, **fields)
+        user = User(
+            email=email or f"person{number}@example.org",
+            email_verified_at=now_utc() if verified else None,
+            **fields,
+        )
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
@@ -220,8 +228,9 @@ def make_agency(app, app_context):
 
     def make(slug=None, *, members=(), **fields):
         number = next(_sequence)
-        agency = Agency(name=fields.pop("name", f"Agency {number}"),
-                        slug=slug or f"agency-{number}", **fields)
+        agency = Agency(
+            name=fields.pop("name", f"Agency {number}"), slug=slug or f"agency-{number}", **fields
+        )
         db.session.add(agency)
         for user, role in members:
             db.session.add(Membership(agency=agency, user=user, role=role))
@@ -256,7 +265,9 @@ def make_challenge(app, app_context, make_agency):
             slug=fields.pop("slug", f"challenge-{number}"),
             summary=fields.pop("summary", "What should we do?"),
             body=fields.pop("body", "Tell us."),
-            opens_at=opens, submissions_close_at=closes, voting_closes_at=votes_close,
+            opens_at=opens,
+            submissions_close_at=closes,
+            voting_closes_at=votes_close,
             published_at=None if phase == "draft" else now - 30 * day,
             closed_at=now - day if phase == "closed" else None,
             tags=resolve_tags(list(tags)),
@@ -279,14 +290,23 @@ def make_idea(app, app_context, make_user, make_challenge):
         number = next(_sequence)
         challenge = challenge or make_challenge()
         body = fields.pop("body", "An idea worth doing.")
-        idea = Idea(challenge=challenge, author=author or make_user(),
-                    title=fields.pop("title", f"Idea {number}"), **fields)
+        idea = Idea(
+            challenge=challenge,
+            author=author or make_user(),
+            title=fields.pop("title", f"Idea {number}"),
+            **fields,
+        )
         idea.set_body(body)
         states.enter_initial_state(idea, pre_moderated=state != "published")
-        paths = {"pending": [], "published": [], "rejected": [("reject", "No")],
-                 "changes_requested": [("request_changes", "More")],
-                 "hidden": [("publish", None), ("hide", "Off")],
-                 "withdrawn": [("withdraw", None)], "merged": [("merge", None)]}
+        paths = {
+            "pending": [],
+            "published": [],
+            "rejected": [("reject", "No")],
+            "changes_requested": [("request_changes", "More")],
+            "hidden": [("publish", None), ("hide", "Off")],
+            "withdrawn": [("withdraw", None)],
+            "merged": [("merge", None)],
+        }
         for action, reason in paths[state]:
             states.apply_transition(idea, action, reason)
         db.session.add(idea)

@@ -4,8 +4,21 @@ from html.parser import HTMLParser
 
 import pytest
 
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-             "source", "track", "wbr"}
+VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 UNLABELLED_INPUT_TYPES = {"hidden", "submit", "button", "reset", "image"}
 
 
@@ -71,8 +84,11 @@ class Page(HTMLParser):
         return [element for element in self.elements if element.attrs.get("id") == ident]
 
     def form_controls(self):
-        return [element for element in self.find_all("input", "select", "textarea")
-                if element.attrs.get("type", "text").lower() not in UNLABELLED_INPUT_TYPES]
+        return [
+            element
+            for element in self.find_all("input", "select", "textarea")
+            if element.attrs.get("type", "text").lower() not in UNLABELLED_INPUT_TYPES
+        ]
 
 
 # The pages ---------------------------------------------------------------------------------
@@ -103,8 +119,14 @@ def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
     """
     staff = make_user("staff@example.org", is_admin=True)
     agency = make_agency("city", members=[(staff, "admin")])
-    challenge = make_challenge("open", slug="trees", title="More trees", tags=["nature"],
-                               body="# A heading in the body\n\nMore *shade*.", agency=agency)
+    challenge = make_challenge(
+        "open",
+        slug="trees",
+        title="More trees",
+        tags=["nature"],
+        body="# A heading in the body\n\nMore *shade*.",
+        agency=agency,
+    )
     idea = make_idea(challenge, title="Plant trees", body="## Also a heading\n\nText.")
     make_challenge("closed", slug="old")
 
@@ -122,19 +144,25 @@ def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
             "idea-signed-in": lambda: client.get(f"/ideas/{idea.id}"),
             "register": lambda: client.get("/account/register"),
             "sign-in": lambda: client.get("/account/sign-in"),
-            "register-with-errors": lambda: client.post("/account/register", data={
-                "account_type": "nobody", "email": "not-an-address"}),
+            "register-with-errors": lambda: client.post(
+                "/account/register", data={"account_type": "nobody", "email": "not-an-address"}
+            ),
             "sign-in-with-errors": lambda: client.post("/account/sign-in", data={}),
-            "submit-with-errors": lambda: client.post("/challenges/trees/ideas/new",
-                                                      data={"location": "x" * 201}),
-            "comment-with-errors": lambda: client.post(f"/ideas/{idea.id}/comments",
-                                                       data={"body": ""}),
+            "submit-with-errors": lambda: client.post(
+                "/challenges/trees/ideas/new", data={"location": "x" * 201}
+            ),
+            "comment-with-errors": lambda: client.post(
+                f"/ideas/{idea.id}/comments", data={"body": ""}
+            ),
             "profile": lambda: client.get("/account/"),
             "not-found": lambda: client.get("/challenges/nope"),
             "challenge-form-with-errors": lambda: client.post(
-                "/agencies/city/challenges/new", data={"vote_limit": "0"}),
-            **{page: (lambda path=path: client.get(path.format(idea=idea.id)))
-               for page, path in STAFF_PAGES.items()},
+                "/agencies/city/challenges/new", data={"vote_limit": "0"}
+            ),
+            **{
+                page: (lambda path=path: client.get(path.format(idea=idea.id)))
+                for page, path in STAFF_PAGES.items()
+            },
         }
         response = responses[name]()
         expected = 404 if name == "not-found" else 422 if name in PAGES_WITH_ERRORS else 200
@@ -144,18 +172,42 @@ def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
     return fetch
 
 
-PAGES = ["home", "challenge-list", "challenge", "idea", "idea-signed-in", "register",
-         "sign-in", "register-with-errors", "sign-in-with-errors", "submit-with-errors",
-         "comment-with-errors", "profile", "not-found", "challenge-form-with-errors",
-         *STAFF_PAGES]
+PAGES = [
+    "home",
+    "challenge-list",
+    "challenge",
+    "idea",
+    "idea-signed-in",
+    "register",
+    "sign-in",
+    "register-with-errors",
+    "sign-in-with-errors",
+    "submit-with-errors",
+    "comment-with-errors",
+    "profile",
+    "not-found",
+    "challenge-form-with-errors",
+    *STAFF_PAGES,
+]
 PAGES_WITH_ERRORS = {
-    "register-with-errors": {"account_type", "display_name", "email", "password",
-                             "password_confirm"},
+    "register-with-errors": {
+        "account_type",
+        "display_name",
+        "email",
+        "password",
+        "password_confirm",
+    },
     "sign-in-with-errors": {"email", "password"},
     "submit-with-errors": {"title", "body", "location"},
     "comment-with-errors": {"body"},
-    "challenge-form-with-errors": {"title", "summary", "opens_at", "submissions_close_at",
-                                   "voting_closes_at", "vote_limit"},
+    "challenge-form-with-errors": {
+        "title",
+        "summary",
+        "opens_at",
+        "submissions_close_at",
+        "voting_closes_at",
+        "vote_limit",
+    },
 }
 
 
@@ -217,8 +269,11 @@ def test_ids_are_unique(pages, name):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_no_positive_tabindex(pages, name):
-    tabindexes = [int(element.attrs["tabindex"]) for element in pages(name).elements
-                  if "tabindex" in element.attrs]
+    tabindexes = [
+        int(element.attrs["tabindex"])
+        for element in pages(name).elements
+        if "tabindex" in element.attrs
+    ]
 
     assert all(value <= 0 for value in tabindexes)
 
@@ -227,8 +282,11 @@ def test_no_positive_tabindex(pages, name):
 def test_every_link_and_button_has_text(pages, name):
     page = pages(name)
 
-    empty = [element for element in page.find_all("a", "button")
-             if not element.text and not element.attrs.get("aria-label")]
+    empty = [
+        element
+        for element in page.find_all("a", "button")
+        if not element.text and not element.attrs.get("aria-label")
+    ]
     assert empty == []
 
 
@@ -253,8 +311,9 @@ def test_navigation_landmarks_are_named(pages, name):
     assert navs and all(nav.attrs.get("aria-label") for nav in navs)
 
 
-@pytest.mark.parametrize(("name", "heading"), [("challenge", "More trees"),
-                                               ("idea", "Plant trees")])
+@pytest.mark.parametrize(
+    ("name", "heading"), [("challenge", "More trees"), ("idea", "Plant trees")]
+)
 def test_headings_in_user_markdown_do_not_add_a_second_h1(pages, name, heading):
     assert [h1.text for h1 in pages(name).find_all("h1")] == [heading]
 
@@ -266,8 +325,11 @@ def test_headings_in_user_markdown_do_not_add_a_second_h1(pages, name, heading):
 def test_invalid_fields_are_marked_aria_invalid(pages, name):
     page = pages(name)
 
-    invalid = {element.attrs.get("name") for element in page.elements
-               if element.attrs.get("aria-invalid") == "true"}
+    invalid = {
+        element.attrs.get("name")
+        for element in page.elements
+        if element.attrs.get("aria-invalid") == "true"
+    }
     expected = PAGES_WITH_ERRORS[name]
     # A radio group carries its error on the fieldset instead of each radio.
     assert invalid == expected - {"account_type"}
@@ -281,8 +343,11 @@ def test_each_invalid_field_is_described_by_its_error_text(pages, name):
         if control.attrs.get("aria-invalid") != "true":
             continue
         described = [page.by_id(ident)[0] for ident in control.attrs["aria-describedby"].split()]
-        errors = [element for element in described if "field-error" in
-                  element.attrs.get("class", "").split()]
+        errors = [
+            element
+            for element in described
+            if "field-error" in element.attrs.get("class", "").split()
+        ]
         assert len(errors) == 1, control
         assert errors[0].text, control
 
@@ -300,8 +365,9 @@ def test_only_invalid_fields_are_marked_invalid(pages, name):
 def test_radio_group_error_is_tied_to_its_fieldset(pages):
     page = pages("register-with-errors")
 
-    radios = [control for control in page.form_controls()
-              if control.attrs.get("name") == "account_type"]
+    radios = [
+        control for control in page.form_controls() if control.attrs.get("name") == "account_type"
+    ]
     fieldsets = {next(a for a in radio.ancestors() if a.tag == "fieldset") for radio in radios}
     (fieldset,) = fieldsets
     (error,) = page.by_id(fieldset.attrs["aria-describedby"])
@@ -312,11 +378,15 @@ def test_radio_group_error_is_tied_to_its_fieldset(pages):
 def test_error_summary_links_to_each_invalid_field(pages, name):
     page = pages(name)
 
-    (summary,) = [element for element in page.elements
-                  if "error-summary" in element.attrs.get("class", "").split()]
+    (summary,) = [
+        element
+        for element in page.elements
+        if "error-summary" in element.attrs.get("class", "").split()
+    ]
     assert summary.attrs.get("role") == "alert"
-    targets = {a.attrs["href"].removeprefix("#") for a in page.find_all("a")
-               if summary in a.ancestors()}
+    targets = {
+        a.attrs["href"].removeprefix("#") for a in page.find_all("a") if summary in a.ancestors()
+    }
     for ident in targets:
         assert page.by_id(ident), ident
     named = {page.by_id(ident)[0].attrs.get("name") for ident in targets}
@@ -326,6 +396,7 @@ def test_error_summary_links_to_each_invalid_field(pages, name):
 def test_required_fields_say_so_to_assistive_technology(pages):
     page = pages("register")
 
-    (email,) = [control for control in page.form_controls()
-                if control.attrs.get("name") == "email"]
+    (email,) = [
+        control for control in page.form_controls() if control.attrs.get("name") == "email"
+    ]
     assert "required" in email.attrs

@@ -65,10 +65,16 @@ def test_nul_byte_in_a_comment_is_refused_and_nothing_stored(app, client, citize
 
 
 def test_nul_byte_in_registration_is_refused_and_no_account_made(app, client, mailbox):
-    response = client.post("/account/register", data={
-        "account_type": "citizen", "display_name": "Ada\x00", "email": "ada@example.org",
-        "password": "long enough password", "password_confirm": "long enough password",
-    })
+    response = client.post(
+        "/account/register",
+        data={
+            "account_type": "citizen",
+            "display_name": "Ada\x00",
+            "email": "ada@example.org",
+            "password": "long enough password",
+            "password_confirm": "long enough password",
+        },
+    )
 
     assert response.status_code == 400
     assert NUL_MESSAGE in response.get_data(as_text=True)
@@ -79,9 +85,13 @@ def test_nul_byte_in_registration_is_refused_and_no_account_made(app, client, ma
 def test_nul_byte_in_sign_in_is_refused(client, make_user):
     make_user("citizen@example.org")
 
-    response = client.post("/account/sign-in", data={
-        "email": "citizen@example.org\x00", "password": "correct horse battery",
-    })
+    response = client.post(
+        "/account/sign-in",
+        data={
+            "email": "citizen@example.org\x00",
+            "password": "correct horse battery",
+        },
+    )
 
     assert response.status_code == 400
     assert NUL_MESSAGE in response.get_data(as_text=True)
@@ -95,9 +105,16 @@ def test_nul_byte_in_a_query_string_is_refused(client, challenge, query):
     assert NUL_MESSAGE in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", [
-    "/challenges/tr%00ees", "/challenges/%00", "/ideas/1%00", "/%00", "/account/sign-in%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/challenges/tr%00ees",
+        "/challenges/%00",
+        "/ideas/1%00",
+        "/%00",
+        "/account/sign-in%00",
+    ],
+)
 def test_nul_byte_in_a_url_path_is_refused(client, challenge, path):
     response = client.get(path)
 
@@ -123,34 +140,44 @@ def test_nul_byte_error_for_json_clients_is_a_problem_document(client):
 # Invalid UTF-8 --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw", [
-    b"title=\xff\xfe&body=Along+the+river.",
-    b"title=%FF%FE&body=Along+the+river.",
-    b"title=Trees&body=%C3%28%A0%A1",
-    b"title=Trees&body=ok&tags=%ED%A0%80",
-    b"title=%F0%9F%8C&body=truncated+emoji",
-    b"\xc0\xaf=x&title=Trees&body=ok",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"title=\xff\xfe&body=Along+the+river.",
+        b"title=%FF%FE&body=Along+the+river.",
+        b"title=Trees&body=%C3%28%A0%A1",
+        b"title=Trees&body=ok&tags=%ED%A0%80",
+        b"title=%F0%9F%8C&body=truncated+emoji",
+        b"\xc0\xaf=x&title=Trees&body=ok",
+    ],
+)
 def test_invalid_utf8_in_an_idea_form_is_no_server_error(client, citizen, challenge, raw):
-    response = client.post("/challenges/trees/ideas/new", data=raw,
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/challenges/trees/ideas/new", data=raw, content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code in {302, 400, 422}
     assert "Traceback" not in response.get_data(as_text=True)
 
 
 def test_invalid_utf8_in_a_comment_is_no_server_error(client, citizen, idea):
-    response = client.post(f"/ideas/{idea.id}/comments", data=b"body=%FF%FEyes\xff",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"/ideas/{idea.id}/comments",
+        data=b"body=%FF%FEyes\xff",
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert response.status_code in {302, 400, 422}
 
 
-@pytest.mark.parametrize("raw", [
-    b"display_name=%FF%FE&email=ada%40example.org",
-    b"display_name=Ada&email=a%FE%40example.org",
-    b"display_name=Ada&email=ada%40example.org&account_type=%C3%28",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"display_name=%FF%FE&email=ada%40example.org",
+        b"display_name=Ada&email=a%FE%40example.org",
+        b"display_name=Ada&email=ada%40example.org&account_type=%C3%28",
+    ],
+)
 def test_invalid_utf8_in_registration_is_no_server_error(client, raw):
     response = client.post(
         "/account/register",
@@ -164,16 +191,25 @@ def test_invalid_utf8_in_registration_is_no_server_error(client, raw):
 def test_invalid_utf8_in_sign_in_is_no_server_error(client, make_user):
     make_user("citizen@example.org")
 
-    response = client.post("/account/sign-in", data=b"email=%FF%FE&password=%C3%28",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/account/sign-in",
+        data=b"email=%FF%FE&password=%C3%28",
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert response.status_code in {400, 422}
 
 
-@pytest.mark.parametrize("url", [
-    "/challenges?tag=%FF%FE", "/challenges?agency=%C3%28", "/challenges/trees?sort=%FF",
-    "/challenges/trees?page=%FF", "/?%FF=%FE",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/challenges?tag=%FF%FE",
+        "/challenges?agency=%C3%28",
+        "/challenges/trees?sort=%FF",
+        "/challenges/trees?page=%FF",
+        "/?%FF=%FE",
+    ],
+)
 def test_invalid_utf8_in_a_query_string_is_no_server_error(client, challenge, url):
     assert client.get(url).status_code == 200
 
@@ -186,14 +222,17 @@ def test_invalid_utf8_in_a_url_path_is_not_found(client, path):
 # Over-long fields --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("title", "t" * 141, "Use at most 140 characters."),
-    ("body", "b" * 10_001, "Use at most 10000 characters."),
-    ("location", "l" * 201, "Use at most 200 characters."),
-    ("tags", "t" * 251, "Use at most 250 characters."),
-    ("tags", "x" * 41, "Each tag can be at most 40 characters long."),
-    ("tags", "a, b, c, d, e, f", "Use at most 5 tags."),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "t" * 141, "Use at most 140 characters."),
+        ("body", "b" * 10_001, "Use at most 10000 characters."),
+        ("location", "l" * 201, "Use at most 200 characters."),
+        ("tags", "t" * 251, "Use at most 250 characters."),
+        ("tags", "x" * 41, "Each tag can be at most 40 characters long."),
+        ("tags", "a, b, c, d, e, f", "Use at most 5 tags."),
+    ],
+)
 def test_over_long_idea_field_is_refused_with_its_error(
     app, client, citizen, challenge, field, value, message
 ):
@@ -213,8 +252,13 @@ def test_over_long_fields_keep_what_was_typed(client, citizen, challenge):
 
 
 def test_idea_fields_at_their_limits_are_accepted(app, client, citizen, challenge):
-    response = submit_idea(client, title="t" * 140, body="b" * 10_000, location="l" * 200,
-                           tags=", ".join(f"{n}" * 40 for n in range(5)))
+    response = submit_idea(
+        client,
+        title="t" * 140,
+        body="b" * 10_000,
+        location="l" * 200,
+        tags=", ".join(f"{n}" * 40 for n in range(5)),
+    )
 
     assert response.status_code == 302
     assert count(app, Idea) == 1
@@ -230,15 +274,23 @@ def test_over_long_comment_is_refused_with_its_error(app, client, citizen, idea)
     assert count(app, Comment) == 0
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("display_name", "n" * 81),
-    ("organisation_name", "o" * 121),
-    ("email", "e" * 250 + "@example.org"),
-    ("password", "p" * 201),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("display_name", "n" * 81),
+        ("organisation_name", "o" * 121),
+        ("email", "e" * 250 + "@example.org"),
+        ("password", "p" * 201),
+    ],
+)
 def test_over_long_registration_field_is_refused(app, client, mailbox, field, value):
-    data = {"account_type": "citizen", "display_name": "Ada", "email": "ada@example.org",
-            "password": "long enough password", "password_confirm": "long enough password"}
+    data = {
+        "account_type": "citizen",
+        "display_name": "Ada",
+        "email": "ada@example.org",
+        "password": "long enough password",
+        "password_confirm": "long enough password",
+    }
     data[field] = value
     if field == "password":
         data["password_confirm"] = value
@@ -254,8 +306,9 @@ def test_over_long_registration_field_is_refused(app, client, mailbox, field, va
 def test_over_long_password_at_sign_in_is_refused(client, make_user):
     make_user("citizen@example.org")
 
-    response = client.post("/account/sign-in",
-                           data={"email": "citizen@example.org", "password": "p" * 201})
+    response = client.post(
+        "/account/sign-in", data={"email": "citizen@example.org", "password": "p" * 201}
+    )
 
     assert response.status_code == 422
     assert "That password is too long." in response.get_data(as_text=True)
@@ -264,10 +317,22 @@ def test_over_long_password_at_sign_in_is_refused(client, make_user):
 # Unknown ids, methods ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("idea_id", [
-    "999999", "0", "2147483647", "2147483648", str(2**63), "99999999999999999999999999",
-    "-1", "1.5", "abc", "%C2%B2", "0x1",
-])
+@pytest.mark.parametrize(
+    "idea_id",
+    [
+        "999999",
+        "0",
+        "2147483647",
+        "2147483648",
+        str(2**63),
+        "99999999999999999999999999",
+        "-1",
+        "1.5",
+        "abc",
+        "%C2%B2",
+        "0x1",
+    ],
+)
 def test_unknown_idea_id_is_not_found(client, idea_id):
     response = client.get(f"/ideas/{idea_id}")
 
@@ -283,15 +348,18 @@ def test_actions_on_unknown_or_huge_idea_ids_are_not_found(client, citizen, acti
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(("method", "url"), [
-    ("get", "/ideas/{id}/vote"),
-    ("get", "/ideas/{id}/comments"),
-    ("put", "/ideas/{id}"),
-    ("delete", "/challenges/trees"),
-    ("post", "/challenges"),
-    ("patch", "/"),
-    ("get", "/account/sign-out"),
-])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/ideas/{id}/vote"),
+        ("get", "/ideas/{id}/comments"),
+        ("put", "/ideas/{id}"),
+        ("delete", "/challenges/trees"),
+        ("post", "/challenges"),
+        ("patch", "/"),
+        ("get", "/account/sign-out"),
+    ],
+)
 def test_wrong_http_method_gets_the_405_page(client, idea, method, url):
     response = getattr(client, method)(url.format(id=idea.id))
 
@@ -312,10 +380,19 @@ def test_405_names_the_allowed_methods(client, idea):
 # Languages ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [
-    "xx-YY, zz;q=0.9", "klingon", "*", "**;q=abc,,;", "en-GB-oed;q=2", "q=0.5",
-    "de;q=0, fr;q=-1", "a" * 2000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "xx-YY, zz;q=0.9",
+        "klingon",
+        "*",
+        "**;q=abc,,;",
+        "en-GB-oed;q=2",
+        "q=0.5",
+        "de;q=0, fr;q=-1",
+        "a" * 2000,
+    ],
+)
 def test_unknown_accept_language_gives_the_english_page(client, header):
     response = client.get("/challenges", headers={"Accept-Language": header})
 
@@ -373,8 +450,7 @@ def test_switching_language_never_redirects_off_site(client):
 # Size --------------------------------------------------------------------------------------
 
 
-def test_oversized_idea_submission_is_refused_and_nothing_stored(app, client, citizen,
-                                                                 challenge):
+def test_oversized_idea_submission_is_refused_and_nothing_stored(app, client, citizen, challenge):
     too_big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
 
     response = submit_idea(client, body=too_big)
@@ -385,19 +461,22 @@ def test_oversized_idea_submission_is_refused_and_nothing_stored(app, client, ci
 
 
 def test_oversized_registration_is_refused(app, client, mailbox):
-    response = client.post("/account/register", data={
-        "display_name": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
-        "email": "ada@example.org",
-    })
+    response = client.post(
+        "/account/register",
+        data={
+            "display_name": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+            "email": "ada@example.org",
+        },
+    )
 
     assert response.status_code == 413
     assert count(app, User) == 0
 
 
-def test_oversized_request_for_json_clients_is_a_problem_document(app, client, citizen,
-                                                                  challenge):
+def test_oversized_request_for_json_clients_is_a_problem_document(app, client, citizen, challenge):
     response = client.post(
-        "/challenges/trees/ideas/new", headers={"Accept": "application/json"},
+        "/challenges/trees/ideas/new",
+        headers={"Accept": "application/json"},
         data={"body": "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)},
     )
 
@@ -429,9 +508,16 @@ def test_json_clients_get_a_problem_document_for_405(client, idea):
     assert "POST" in response.headers["Allow"]
 
 
-@pytest.mark.parametrize("accept", [
-    "text/html", "*/*", "text/html,application/json;q=0.5", "", "application/xml",
-])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/html",
+        "*/*",
+        "text/html,application/json;q=0.5",
+        "",
+        "application/xml",
+    ],
+)
 def test_browsers_get_an_html_404(client, accept):
     response = client.get("/challenges/nope", headers={"Accept": accept})
 
@@ -442,8 +528,17 @@ def test_browsers_get_an_html_404(client, accept):
 # Security headers --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/", "/challenges", "/challenges/trees", "/account/sign-in",
-                                 "/challenges/nope", "/challenges?tag=%00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/challenges",
+        "/challenges/trees",
+        "/account/sign-in",
+        "/challenges/nope",
+        "/challenges?tag=%00",
+    ],
+)
 def test_every_answer_carries_the_security_headers(client, challenge, url):
     headers = client.get(url).headers
 
@@ -468,12 +563,17 @@ def test_redirects_carry_the_security_headers(client, citizen, challenge):
 def test_session_cookie_is_http_only_and_same_site(client, make_user):
     make_user("citizen@example.org")
 
-    response = client.post("/account/sign-in", data={
-        "email": "citizen@example.org", "password": "correct horse battery",
-    })
+    response = client.post(
+        "/account/sign-in",
+        data={
+            "email": "citizen@example.org",
+            "password": "correct horse battery",
+        },
+    )
 
-    cookie = next(value for value in response.headers.getlist("Set-Cookie")
-                  if value.startswith("session="))
+    cookie = next(
+        value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")
+    )
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
 
@@ -522,8 +622,9 @@ def test_unexpected_error_is_logged(failing_app, caplog):
 
 
 def test_unexpected_error_for_json_clients_is_a_problem_document(failing_app):
-    response = failing_app.test_client().get("/test-explode",
-                                             headers={"Accept": "application/json"})
+    response = failing_app.test_client().get(
+        "/test-explode", headers={"Accept": "application/json"}
+    )
 
     body = response.get_json()
     assert response.status_code == 500

@@ -36,8 +36,9 @@ def test_signed_in_person_always_gets_a_fresh_page(
     cached_app.test_client().get(f"/challenges/{challenge.slug}")
     make_idea(challenge, title="Fresh for members")
     client = cached_app.test_client()
-    client.post("/account/sign-in", data={"email": user.email,
-                                          "password": "correct horse battery"})
+    client.post(
+        "/account/sign-in", data={"email": user.email, "password": "correct horse battery"}
+    )
     assert "Fresh for members" in client.get(f"/challenges/{challenge.slug}").get_data(
         as_text=True
     )
@@ -82,9 +83,12 @@ def test_redis_backend_shares_pages_between_app_processes(app, make_challenge, m
         redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
     except redis.ConnectionError:
         pytest.skip("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
-    app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://127.0.0.1:6379/0",
-                      CACHE_KEY_PREFIX=f"engage-test-{uuid.uuid4().hex}:",
-                      CACHE_DEFAULT_TIMEOUT=60)
+    app.config.update(
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL="redis://127.0.0.1:6379/0",
+        CACHE_KEY_PREFIX=f"engage-test-{uuid.uuid4().hex}:",
+        CACHE_DEFAULT_TIMEOUT=60,
+    )
     cache.init_app(app)
     challenge = make_challenge("open")
     first = app.test_client().get(f"/challenges/{challenge.slug}")

@@ -48,8 +48,11 @@ def page(response) -> str:
 
 
 def field_error(response, field_id: str) -> str:
-    match = re.search(rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
-                      response.get_data(as_text=True), re.S)
+    match = re.search(
+        rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
+        response.get_data(as_text=True),
+        re.S,
+    )
     if match is None:
         return ""
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split()))
@@ -77,8 +80,9 @@ def admin(make_user, make_agency, make_challenge, make_idea):
 @pytest.fixture
 def agency(make_agency, admin, make_user):
     moderator = make_user("morgan@example.org")
-    return make_agency("city", name="City of Example",
-                       members=[(admin, "admin"), (moderator, "moderator")])
+    return make_agency(
+        "city", name="City of Example", members=[(admin, "admin"), (moderator, "moderator")]
+    )
 
 
 @pytest.fixture
@@ -191,9 +195,10 @@ def test_preview_sanitizes_the_markdown(client, as_admin):
 
 
 def test_preview_while_editing_changes_nothing(client, draft):
-    response = client.post(f"/agencies/city/challenges/{draft.slug}/edit",
-                           data=challenge_form(preview="1", title="Something else",
-                                               body="*new* body"))
+    response = client.post(
+        f"/agencies/city/challenges/{draft.slug}/edit",
+        data=challenge_form(preview="1", title="Something else", body="*new* body"),
+    )
 
     assert response.status_code == 200
     assert "<em>new</em> body" in page(response)
@@ -229,12 +234,14 @@ def test_edit_changes_the_challenge_and_keeps_its_address(client, draft):
     assert count(Challenge) == 1
 
 
-def test_edit_of_another_agencys_challenge_is_not_found(client, as_admin, make_challenge,
-                                                       make_agency):
+def test_edit_of_another_agencys_challenge_is_not_found(
+    client, as_admin, make_challenge, make_agency
+):
     other = make_challenge("draft", agency=make_agency("harbour"), slug="their-draft")
 
-    response = client.post("/agencies/city/challenges/their-draft/edit",
-                           data=challenge_form(title="Taken over"))
+    response = client.post(
+        "/agencies/city/challenges/their-draft/edit", data=challenge_form(title="Taken over")
+    )
 
     assert response.status_code == 404
     assert stored("their-draft").title == other.title
@@ -247,21 +254,41 @@ def _days(n: int) -> str:
     return _local(now_utc() + timedelta(days=n))
 
 
-@pytest.mark.parametrize(("dates", "field", "message"), [
-    pytest.param({"opens_at": _days(5), "submissions_close_at": _days(4)},
-                 "submissions_close_at", "Ideas must close after the challenge opens.",
-                 id="ideas-close-before-opening"),
-    pytest.param({"opens_at": _days(5), "submissions_close_at": _days(5)},
-                 "submissions_close_at", "Ideas must close after the challenge opens.",
-                 id="ideas-close-as-it-opens"),
-    pytest.param({"submissions_close_at": _days(20), "voting_closes_at": _days(19)},
-                 "voting_closes_at", "Voting cannot close before ideas close.",
-                 id="voting-closes-before-ideas"),
-    pytest.param({"opens_at": ""}, "opens_at",
-                 "Enter a date and time, like 2027-03-31 17:00.", id="missing-date"),
-    pytest.param({"voting_closes_at": "31/03/2027 17:00"}, "voting_closes_at",
-                 "Enter a date and time, like 2027-03-31 17:00.", id="malformed-date"),
-])
+@pytest.mark.parametrize(
+    ("dates", "field", "message"),
+    [
+        pytest.param(
+            {"opens_at": _days(5), "submissions_close_at": _days(4)},
+            "submissions_close_at",
+            "Ideas must close after the challenge opens.",
+            id="ideas-close-before-opening",
+        ),
+        pytest.param(
+            {"opens_at": _days(5), "submissions_close_at": _days(5)},
+            "submissions_close_at",
+            "Ideas must close after the challenge opens.",
+            id="ideas-close-as-it-opens",
+        ),
+        pytest.param(
+            {"submissions_close_at": _days(20), "voting_closes_at": _days(19)},
+            "voting_closes_at",
+            "Voting cannot close before ideas close.",
+            id="voting-closes-before-ideas",
+        ),
+        pytest.param(
+            {"opens_at": ""},
+            "opens_at",
+            "Enter a date and time, like 2027-03-31 17:00.",
+            id="missing-date",
+        ),
+        pytest.param(
+            {"voting_closes_at": "31/03/2027 17:00"},
+            "voting_closes_at",
+            "Enter a date and time, like 2027-03-31 17:00.",
+            id="malformed-date",
+        ),
+    ],
+)
 def test_bad_timeline_is_refused_next_to_the_field(client, as_admin, dates, field, message):
     response = client.post(NEW, data=challenge_form(**dates))
 
@@ -272,8 +299,9 @@ def test_bad_timeline_is_refused_next_to_the_field(client, as_admin, dates, fiel
 
 
 def test_voting_may_close_when_ideas_close(client, as_admin):
-    response = client.post(NEW, data=challenge_form(submissions_close_at=_days(20),
-                                                    voting_closes_at=_days(20)))
+    response = client.post(
+        NEW, data=challenge_form(submissions_close_at=_days(20), voting_closes_at=_days(20))
+    )
 
     assert response.status_code == 302
     challenge = stored("quieter-streets")
@@ -283,16 +311,22 @@ def test_voting_may_close_when_ideas_close(client, as_admin):
 def test_bad_timeline_on_edit_changes_nothing(client, draft):
     before = (draft.opens_at, draft.submissions_close_at, draft.voting_closes_at)
 
-    response = client.post(f"/agencies/city/challenges/{draft.slug}/edit",
-                           data=challenge_form(title="Changed", opens_at=_days(25)))
+    response = client.post(
+        f"/agencies/city/challenges/{draft.slug}/edit",
+        data=challenge_form(title="Changed", opens_at=_days(25)),
+    )
 
     assert response.status_code == 422
     assert "Ideas must close after the challenge opens." in field_error(
-        response, "submissions_close_at")
+        response, "submissions_close_at"
+    )
     challenge = stored("quieter-streets")
     assert challenge.title == "Quieter streets"
-    assert (challenge.opens_at, challenge.submissions_close_at,
-            challenge.voting_closes_at) == before
+    assert (
+        challenge.opens_at,
+        challenge.submissions_close_at,
+        challenge.voting_closes_at,
+    ) == before
 
 
 YEAR = now_utc().year + 2
@@ -436,8 +470,7 @@ def test_closing_twice_is_refused(client, as_admin, make_challenge, agency):
 
 
 @pytest.mark.parametrize("phase", ["draft", "open", "closed"])
-def test_delete_removes_a_challenge_without_ideas(client, as_admin, make_challenge, agency,
-                                                  phase):
+def test_delete_removes_a_challenge_without_ideas(client, as_admin, make_challenge, agency, phase):
     make_challenge(phase, agency=agency, slug="empty", tags=["noise"])
 
     response = _act(client, "empty", "delete")
@@ -447,10 +480,13 @@ def test_delete_removes_a_challenge_without_ideas(client, as_admin, make_challen
     assert "The challenge is deleted." in flashes(client)
 
 
-@pytest.mark.parametrize("state", ["published", "pending", "rejected", "changes_requested",
-                                   "hidden", "withdrawn", "merged"])
-def test_delete_is_refused_when_the_challenge_has_ideas(client, as_admin, make_challenge,
-                                                        make_idea, agency, state):
+@pytest.mark.parametrize(
+    "state",
+    ["published", "pending", "rejected", "changes_requested", "hidden", "withdrawn", "merged"],
+)
+def test_delete_is_refused_when_the_challenge_has_ideas(
+    client, as_admin, make_challenge, make_idea, agency, state
+):
     challenge = make_challenge("open", agency=agency, slug="busy")
     make_idea(challenge, state=state)
 
@@ -462,9 +498,9 @@ def test_delete_is_refused_when_the_challenge_has_ideas(client, as_admin, make_c
 
 
 @pytest.mark.parametrize("state", ["published", "pending", "rejected", "withdrawn"])
-def test_delete_button_is_not_offered_for_a_challenge_with_ideas(client, as_admin,
-                                                                  make_challenge, make_idea,
-                                                                  agency, state):
+def test_delete_button_is_not_offered_for_a_challenge_with_ideas(
+    client, as_admin, make_challenge, make_idea, agency, state
+):
     make_idea(make_challenge("open", agency=agency, slug="busy"), state=state)
 
     body = client.get(WORKSPACE).get_data(as_text=True)
@@ -473,8 +509,7 @@ def test_delete_button_is_not_offered_for_a_challenge_with_ideas(client, as_admi
     assert 'action="/agencies/city/challenges/busy/delete"' not in body
 
 
-def test_delete_button_is_offered_for_an_empty_challenge(client, as_admin, make_challenge,
-                                                         agency):
+def test_delete_button_is_offered_for_an_empty_challenge(client, as_admin, make_challenge, agency):
     make_challenge("open", agency=agency, slug="empty")
 
     body = client.get(WORKSPACE).get_data(as_text=True)
@@ -502,8 +537,9 @@ def test_slug_is_made_from_the_title_in_plain_letters(client, as_admin):
 
 
 def test_options_are_stored(client, as_admin):
-    client.post(NEW, data=challenge_form(moderation_mode="pre", vote_limit="3",
-                                         allow_business=None))
+    client.post(
+        NEW, data=challenge_form(moderation_mode="pre", vote_limit="3", allow_business=None)
+    )
 
     challenge = stored("quieter-streets")
     assert challenge.moderation_mode == "pre"
@@ -522,19 +558,27 @@ def test_options_default_to_post_moderation_no_limit_and_businesses(client, as_a
 
 
 def test_options_can_be_changed_on_edit(client, draft):
-    client.post(f"/agencies/city/challenges/{draft.slug}/edit",
-                data=challenge_form(moderation_mode="pre", vote_limit="7", allow_business=None))
+    client.post(
+        f"/agencies/city/challenges/{draft.slug}/edit",
+        data=challenge_form(moderation_mode="pre", vote_limit="7", allow_business=None),
+    )
 
     challenge = stored(draft.slug)
     assert (challenge.moderation_mode, challenge.vote_limit, challenge.allow_business) == (
-        "pre", 7, False)
+        "pre",
+        7,
+        False,
+    )
 
 
-@pytest.mark.parametrize(("value", "field", "message"), [
-    ("0", "vote_limit", "Choose a number between 1 and 1000, or leave it empty."),
-    ("-2", "vote_limit", "Choose a number between 1 and 1000, or leave it empty."),
-    ("many", "vote_limit", "Not a valid integer value."),
-])
+@pytest.mark.parametrize(
+    ("value", "field", "message"),
+    [
+        ("0", "vote_limit", "Choose a number between 1 and 1000, or leave it empty."),
+        ("-2", "vote_limit", "Choose a number between 1 and 1000, or leave it empty."),
+        ("many", "vote_limit", "Not a valid integer value."),
+    ],
+)
 def test_bad_vote_limit_is_refused_next_to_the_field(client, as_admin, value, field, message):
     response = client.post(NEW, data=challenge_form(vote_limit=value))
 

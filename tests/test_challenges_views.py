@@ -51,7 +51,10 @@ def test_home_lists_open_then_voting_upcoming_review_closed(client, one_of_each_
 
     assert response.status_code == 200
     assert card_titles(response) == [
-        "Open challenge", "Voting challenge", "Upcoming challenge", "Review challenge",
+        "Open challenge",
+        "Voting challenge",
+        "Upcoming challenge",
+        "Review challenge",
         "Closed challenge",
     ]
 
@@ -87,7 +90,10 @@ def test_challenge_list_orders_by_phase_and_hides_drafts(client, one_of_each_pha
 
     assert response.status_code == 200
     assert card_titles(response) == [
-        "Open challenge", "Voting challenge", "Upcoming challenge", "Review challenge",
+        "Open challenge",
+        "Voting challenge",
+        "Upcoming challenge",
+        "Review challenge",
         "Closed challenge",
     ]
 
@@ -139,9 +145,17 @@ def test_challenge_list_never_lists_drafts_even_when_asked_for(client, one_of_ea
     assert "Draft challenge" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("query", [
-    "phase=bogus", "phase=", "phase=OPEN", "phase=draft", "phase[]=open", "phase=x&phase=open",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "phase=bogus",
+        "phase=",
+        "phase=OPEN",
+        "phase=draft",
+        "phase[]=open",
+        "phase=x&phase=open",
+    ],
+)
 def test_challenge_list_unknown_phase_shows_every_phase(client, one_of_each_phase, query):
     response = client.get(f"/challenges?{query}")
 
@@ -149,14 +163,23 @@ def test_challenge_list_unknown_phase_shows_every_phase(client, one_of_each_phas
     assert len(card_titles(response)) == 5
 
 
-@pytest.mark.parametrize("query", [
-    "agency=no-such-agency", "tag=no-such-tag", "agency=" + "a" * 5000, "tag=" + "t" * 5000,
-    "agency=%27%3B%20DROP%20TABLE%20agencies%3B--", "tag=%25", "tag=_", "agency=%C2%B2",
-    "tag=%F0%9F%8C%B3", "agency=%FF%FE", "tag=%E2%80%AE",
-])
-def test_challenge_list_unknown_filter_values_answer_empty_list(
-    client, one_of_each_phase, query
-):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "agency=no-such-agency",
+        "tag=no-such-tag",
+        "agency=" + "a" * 5000,
+        "tag=" + "t" * 5000,
+        "agency=%27%3B%20DROP%20TABLE%20agencies%3B--",
+        "tag=%25",
+        "tag=_",
+        "agency=%C2%B2",
+        "tag=%F0%9F%8C%B3",
+        "agency=%FF%FE",
+        "tag=%E2%80%AE",
+    ],
+)
+def test_challenge_list_unknown_filter_values_answer_empty_list(client, one_of_each_phase, query):
     response = client.get(f"/challenges?{query}")
 
     assert response.status_code == 200
@@ -164,9 +187,7 @@ def test_challenge_list_unknown_filter_values_answer_empty_list(
     assert "No challenge matches these filters." in response.get_data(as_text=True)
 
 
-def test_challenge_list_offers_only_agencies_and_tags_in_use(
-    client, make_agency, make_challenge
-):
+def test_challenge_list_offers_only_agencies_and_tags_in_use(client, make_agency, make_challenge):
     make_challenge("open", agency=make_agency("parks", name="Parks"), tags=["trees"])
     make_challenge("draft", agency=make_agency("secret", name="Secret Office"))
     make_agency("idle", name="Idle Agency")
@@ -182,8 +203,13 @@ def test_challenge_list_offers_only_agencies_and_tags_in_use(
 
 def test_challenge_page_shows_title_agency_and_summary(client, make_agency, make_challenge):
     agency = make_agency("parks", name="Parks Department")
-    make_challenge("open", agency=agency, slug="trees", title="More trees",
-                   summary="Where should we plant 1,000 trees?")
+    make_challenge(
+        "open",
+        agency=agency,
+        slug="trees",
+        title="More trees",
+        summary="Where should we plant 1,000 trees?",
+    )
 
     response = client.get("/challenges/trees")
 
@@ -195,24 +221,29 @@ def test_challenge_page_shows_title_agency_and_summary(client, make_agency, make
 
 
 def test_challenge_page_renders_body_from_markdown(client, make_challenge):
-    make_challenge("open", slug="trees",
-                   body="We want **shade** on every street.\n\n- parks\n- schools\n\n"
-                        "Read [the plan](https://example.org/plan).")
+    make_challenge(
+        "open",
+        slug="trees",
+        body="We want **shade** on every street.\n\n- parks\n- schools\n\n"
+        "Read [the plan](https://example.org/plan).",
+    )
 
     page = client.get("/challenges/trees").get_data(as_text=True)
 
     assert "<strong>shade</strong>" in page
     assert "<li>parks</li>" in page
-    assert ('<a href="https://example.org/plan" rel="nofollow ugc noopener">the plan</a>'
-            in page)
+    assert '<a href="https://example.org/plan" rel="nofollow ugc noopener">the plan</a>' in page
     assert "**shade**" not in page
 
 
-@pytest.mark.parametrize(("phase", "step"), [
-    ("open", "Ideas welcome from"),
-    ("voting", "Ideas until, then voting only"),
-    ("review", "Voting closes, then the agency reviews"),
-])
+@pytest.mark.parametrize(
+    ("phase", "step"),
+    [
+        ("open", "Ideas welcome from"),
+        ("voting", "Ideas until, then voting only"),
+        ("review", "Voting closes, then the agency reviews"),
+    ],
+)
 def test_challenge_page_marks_current_phase_in_timeline(client, make_challenge, phase, step):
     make_challenge(phase, slug="trees")
 
@@ -262,14 +293,25 @@ def test_challenge_page_has_no_pagination_with_one_page(client, make_challenge, 
     assert 'class="pagination"' not in page
 
 
-@pytest.mark.parametrize(("raw", "expected_page"), [
-    ("-1", 1), ("0", 1), ("abc", 1), ("", 1), ("1.5", 1), ("0x2", 1), ("²", 1), ("٢", 1),
-    ("+2", 1), (" 2", 1), ("3", 2), ("99999999999999999999", 2),
-    ("2147483648", 2),
-])
-def test_challenge_page_bad_page_number_gives_a_safe_page(
-    client, many_ideas, raw, expected_page
-):
+@pytest.mark.parametrize(
+    ("raw", "expected_page"),
+    [
+        ("-1", 1),
+        ("0", 1),
+        ("abc", 1),
+        ("", 1),
+        ("1.5", 1),
+        ("0x2", 1),
+        ("²", 1),
+        ("٢", 1),
+        ("+2", 1),
+        (" 2", 1),
+        ("3", 2),
+        ("99999999999999999999", 2),
+        ("2147483648", 2),
+    ],
+)
+def test_challenge_page_bad_page_number_gives_a_safe_page(client, many_ideas, raw, expected_page):
     response = client.get("/challenges/many", query_string={"page": raw})
 
     assert response.status_code == 200
@@ -293,8 +335,9 @@ def ranked_ideas(make_challenge, make_idea, make_user, make_vote, author):
     challenge = make_challenge("open", slug="ranked")
     now = now_utc()
     ideas = {
-        name: make_idea(challenge, author=author, title=name,
-                        published_at=now - timedelta(days=days))
+        name: make_idea(
+            challenge, author=author, title=name, published_at=now - timedelta(days=days)
+        )
         for name, days in [("Alpha", 3), ("Bravo", 1), ("Charlie", 4), ("Delta", 2)]
     }
     voters = [make_user() for _ in range(3)]
@@ -338,9 +381,19 @@ def test_challenge_page_marks_the_chosen_sort(client, ranked_ideas):
     assert re.findall(r'sort=(\w+)#ideas"\s*aria-current="true"', page) == ["newest"]
 
 
-@pytest.mark.parametrize("sort", [
-    "bogus", "", "VOTES", "id desc", "vote_count;--", "__class__", "ſort", "votes\u200b",
-])
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "bogus",
+        "",
+        "VOTES",
+        "id desc",
+        "vote_count;--",
+        "__class__",
+        "ſort",
+        "votes\u200b",
+    ],
+)
 def test_challenge_page_unknown_sort_key_uses_vote_order(client, ranked_ideas, sort):
     response = client.get("/challenges/ranked", query_string={"sort": sort})
 
@@ -403,9 +456,16 @@ def test_draft_challenge_is_not_found_for_another_agencys_staff(
     assert client.get("/challenges/secret-plan").status_code == 404
 
 
-@pytest.mark.parametrize("slug", [
-    "no-such-challenge", "%C2%B2", "..%2F..%2Fetc%2Fpasswd", "a" * 300, "%3Cscript%3E",
-])
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "no-such-challenge",
+        "%C2%B2",
+        "..%2F..%2Fetc%2Fpasswd",
+        "a" * 300,
+        "%3Cscript%3E",
+    ],
+)
 def test_unknown_challenge_slug_gives_the_404_page(client, slug):
     response = client.get(f"/challenges/{slug}")
 

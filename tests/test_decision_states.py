@@ -34,8 +34,7 @@ STAGE_REFUSED = [(s, t) for s, t in STAGE_PAIRS if not _may_move(s, t)]
 
 RESPONSE = "  We will try this in two districts first.  "
 # Reaching each decision from `none`, through the table itself.
-PATHS = {"none": [], "shortlisted": ["shortlist"], "accepted": ["accept"],
-         "declined": ["decline"]}
+PATHS = {"none": [], "shortlisted": ["shortlist"], "accepted": ["accept"], "declined": ["decline"]}
 
 
 @pytest.fixture
@@ -73,8 +72,13 @@ def _stored(idea: Idea) -> Idea:
 
 
 def _decision_snapshot(idea: Idea) -> tuple:
-    return (idea.moderation_state, idea.decision, idea.decision_response, idea.decided_at,
-            idea.pipeline_stage)
+    return (
+        idea.moderation_state,
+        idea.decision,
+        idea.decision_response,
+        idea.decided_at,
+        idea.pipeline_stage,
+    )
 
 
 # --- the decision table ------------------------------------------------------------------
@@ -92,8 +96,11 @@ def test_decision_table_only_names_known_decisions():
 def test_every_decision_pair_is_either_allowed_or_refused():
     assert len(ALLOWED) + len(REFUSED) == len(states.DECISIONS) * 3
     assert sorted(ALLOWED) == [
-        ("none", "accept"), ("none", "decline"), ("none", "shortlist"),
-        ("shortlisted", "accept"), ("shortlisted", "decline"),
+        ("none", "accept"),
+        ("none", "decline"),
+        ("none", "shortlist"),
+        ("shortlisted", "accept"),
+        ("shortlisted", "decline"),
     ]
 
 
@@ -189,13 +196,15 @@ def test_decide_idea_starts_the_pipeline_history_at_backlog(idea_with, admin):
     db.session.commit()
 
     events = db.session.execute(
-        select(PipelineEvent.stage, PipelineEvent.note, PipelineEvent.actor_id)
-        .where(PipelineEvent.idea_id == idea.id)
+        select(PipelineEvent.stage, PipelineEvent.note, PipelineEvent.actor_id).where(
+            PipelineEvent.idea_id == idea.id
+        )
     ).all()
     assert events == [("backlog", RESPONSE.strip(), admin.id)]
     audit = db.session.execute(
-        select(ModerationAction.action, ModerationAction.from_state, ModerationAction.to_state)
-        .where(ModerationAction.idea_id == idea.id)
+        select(
+            ModerationAction.action, ModerationAction.from_state, ModerationAction.to_state
+        ).where(ModerationAction.idea_id == idea.id)
     ).all()
     assert audit == [("decide_accept", "shortlisted", "accepted")]
 
@@ -208,17 +217,19 @@ def test_decide_idea_without_accepting_starts_no_pipeline(idea_with, admin, acti
     db.session.commit()
 
     assert _stored(idea).pipeline_stage is None
-    assert db.session.scalars(
-        select(PipelineEvent).where(PipelineEvent.idea_id == idea.id)
-    ).all() == []
+    assert (
+        db.session.scalars(select(PipelineEvent).where(PipelineEvent.idea_id == idea.id)).all()
+        == []
+    )
 
 
 def test_decide_idea_refuses_a_moderator_of_the_agency(idea_with, make_user, challenge):
     moderator = make_user()
     from engage.agencies.models import Membership
 
-    db.session.add(Membership(agency_id=challenge.agency_id, user_id=moderator.id,
-                              role="moderator"))
+    db.session.add(
+        Membership(agency_id=challenge.agency_id, user_id=moderator.id, role="moderator")
+    )
     db.session.commit()
     idea = idea_with("none")
 

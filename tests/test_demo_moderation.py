@@ -34,7 +34,8 @@ def demo(app, runner):
     def spam_comment_id() -> int:
         with app.app_context():
             return db.session.scalar(
-                select(Comment.id).where(Comment.body.startswith("Cheap watches")))
+                select(Comment.id).where(Comment.body.startswith("Cheap watches"))
+            )
 
     return idea_id, spam_comment_id
 
@@ -57,12 +58,22 @@ def _clear_the_queue(client, idea_id, spam_comment_id) -> None:
     published, rejected = (idea_id(title) for title in PENDING)
     steps = [
         (f"/moderation/ideas/{published}/decide", {"action": "publish", "next": QUEUE}),
-        (f"{QUEUE}/bulk", {"idea_ids": [str(rejected)], "action": "reject",
-                           "reason": "All our forms are being rebuilt as web pages instead."}),
-        (f"/moderation/comments/{spam_comment_id()}/decide",
-         {"action": "uphold_flags", "reason": "Advertising.", "next": QUEUE}),
-        (f"/moderation/ideas/{idea_id(REPORTED_IDEA)}/dismiss-flags",
-         {"reason": "Fruit trees give shade: on topic.", "next": QUEUE}),
+        (
+            f"{QUEUE}/bulk",
+            {
+                "idea_ids": [str(rejected)],
+                "action": "reject",
+                "reason": "All our forms are being rebuilt as web pages instead.",
+            },
+        ),
+        (
+            f"/moderation/comments/{spam_comment_id()}/decide",
+            {"action": "uphold_flags", "reason": "Advertising.", "next": QUEUE},
+        ),
+        (
+            f"/moderation/ideas/{idea_id(REPORTED_IDEA)}/dismiss-flags",
+            {"reason": "Fruit trees give shade: on topic.", "next": QUEUE},
+        ),
     ]
     for url, data in steps:
         response = client.post(url, data=data)
@@ -71,9 +82,10 @@ def _clear_the_queue(client, idea_id, spam_comment_id) -> None:
 
 
 def _merge(client, idea_id):
-    response = client.post(f"/moderation/ideas/{idea_id(DUPLICATE)}/merge",
-                           data={"target_id": str(idea_id(REPORTED_IDEA)),
-                                 "reason": "The same proposal."})
+    response = client.post(
+        f"/moderation/ideas/{idea_id(DUPLICATE)}/merge",
+        data={"target_id": str(idea_id(REPORTED_IDEA)), "reason": "The same proposal."},
+    )
     assert response.status_code == 302
 
 
@@ -113,24 +125,25 @@ def test_demo_queue_decisions_reach_their_states(app, client, demo_moderator):
     _clear_the_queue(client, idea_id, spam_comment_id)
 
     with app.app_context():
-        states = {title: db.session.scalar(select(Idea.moderation_state)
-                                           .where(Idea.title == title))
-                  for title in (*PENDING, REPORTED_IDEA)}
+        states = {
+            title: db.session.scalar(select(Idea.moderation_state).where(Idea.title == title))
+            for title in (*PENDING, REPORTED_IDEA)
+        }
         spam = db.session.get(Comment, spam_comment_id())
         assert (spam.is_hidden, spam.open_flag_count) == (True, 0)
-    assert states == {PENDING[0]: "published", PENDING[1]: "rejected",
-                      REPORTED_IDEA: "published"}
+    assert states == {PENDING[0]: "published", PENDING[1]: "rejected", REPORTED_IDEA: "published"}
 
 
-def test_demo_moderator_merges_the_duplicate_without_double_votes(app, client,
-                                                                  demo_moderator):
+def test_demo_moderator_merges_the_duplicate_without_double_votes(app, client, demo_moderator):
     idea_id, _ = demo_moderator
     target, duplicate = idea_id(REPORTED_IDEA), idea_id(DUPLICATE)
     with app.app_context():
-        voters = set(db.session.scalars(
-            select(Vote.voter_id).where(Vote.idea_id.in_([target, duplicate]))))
-        both = set(db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == target))) & \
-            set(db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == duplicate)))
+        voters = set(
+            db.session.scalars(select(Vote.voter_id).where(Vote.idea_id.in_([target, duplicate])))
+        )
+        both = set(db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == target))) & set(
+            db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == duplicate))
+        )
     assert both, "the demo has people who voted for both ideas"
 
     _merge(client, idea_id)
@@ -138,8 +151,9 @@ def test_demo_moderator_merges_the_duplicate_without_double_votes(app, client,
     with app.app_context():
         merged, kept = db.session.get(Idea, duplicate), db.session.get(Idea, target)
         rows = db.session.scalar(select(func.count(Vote.id)).where(Vote.idea_id == target))
-        target_voters = set(db.session.scalars(
-            select(Vote.voter_id).where(Vote.idea_id == target)))
+        target_voters = set(
+            db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == target))
+        )
         assert (merged.moderation_state, merged.merged_into_id) == ("merged", target)
         assert merged.vote_count == 0
         assert kept.vote_count == rows == len(voters)
@@ -158,8 +172,9 @@ def test_merged_demo_idea_points_to_the_target(client, demo_moderator):
     assert "This comment was hidden by a moderator." in page
 
 
-def test_demo_citizen_is_emailed_for_each_decision_on_their_content(client, demo_moderator,
-                                                                    mailbox):
+def test_demo_citizen_is_emailed_for_each_decision_on_their_content(
+    client, demo_moderator, mailbox
+):
     idea_id, spam_comment_id = demo_moderator
 
     _clear_the_queue(client, idea_id, spam_comment_id)
@@ -193,7 +208,9 @@ def test_demo_citizen_sees_the_outcomes_on_their_account(client, auth, demo_mode
         items[html_lib.unescape(title)] = _text(item)
     assert "Published" in items["Library card as city pass"]
     assert "Rejected" in items["Accessible PDF forms"]
-    assert ("Moderator's note: All our forms are being rebuilt as web pages instead."
-            in items["Accessible PDF forms"])
+    assert (
+        "Moderator's note: All our forms are being rebuilt as web pages instead."
+        in items["Accessible PDF forms"]
+    )
     assert "Merged" in items[DUPLICATE]
     assert "Published" in items[REPORTED_IDEA]

@@ -49,13 +49,21 @@ def create_and_publish(client, sign_in_as) -> None:
     """The demo agency admin writes a challenge open since yesterday and publishes it."""
     now = now_utc()
     sign_in_as("agency@example.org")
-    response = client.post(f"{WORKSPACE}/challenges/new", data={
-        "title": "Safer school routes", "summary": "How can children walk to school safely?",
-        "body": "Tell us about **dangerous crossings**.", "tags": "schools, traffic",
-        "opens_at": _local(now - timedelta(days=1)),
-        "submissions_close_at": _local(now + timedelta(days=14)),
-        "voting_closes_at": _local(now + timedelta(days=21)),
-        "moderation_mode": "post", "vote_limit": "", "allow_business": "y"})
+    response = client.post(
+        f"{WORKSPACE}/challenges/new",
+        data={
+            "title": "Safer school routes",
+            "summary": "How can children walk to school safely?",
+            "body": "Tell us about **dangerous crossings**.",
+            "tags": "schools, traffic",
+            "opens_at": _local(now - timedelta(days=1)),
+            "submissions_close_at": _local(now + timedelta(days=14)),
+            "voting_closes_at": _local(now + timedelta(days=21)),
+            "moderation_mode": "post",
+            "vote_limit": "",
+            "allow_business": "y",
+        },
+    )
     assert response.status_code == 302
     response = client.post(f"{WORKSPACE}/challenges/{SLUG}/publish")
     assert response.status_code == 302
@@ -64,17 +72,24 @@ def create_and_publish(client, sign_in_as) -> None:
 def submit_idea(client, sign_in_as) -> int:
     """The demo citizen submits an idea to the new challenge; returns its id."""
     sign_in_as("citizen@example.org")
-    response = client.post(f"/challenges/{SLUG}/ideas/new", data={
-        "title": "Lollipop crossing on Elm Road", "tags": "crossings",
-        "body": "A crossing guard at Elm Road at 8:30 and 15:30.", "location": "Elm Road"})
+    response = client.post(
+        f"/challenges/{SLUG}/ideas/new",
+        data={
+            "title": "Lollipop crossing on Elm Road",
+            "tags": "crossings",
+            "body": "A crossing guard at Elm Road at 8:30 and 15:30.",
+            "location": "Elm Road",
+        },
+    )
     assert response.status_code == 302
     return int(re.fullmatch(r"/ideas/(\d+)", response.headers["Location"]).group(1))
 
 
 def accept(client, sign_in_as, idea_id: int) -> None:
     sign_in_as("agency@example.org")
-    response = client.post(f"{WORKSPACE}/ideas/{idea_id}/decision",
-                           data={"action": "accept", "response": RESPONSE})
+    response = client.post(
+        f"{WORKSPACE}/ideas/{idea_id}/decision", data={"action": "accept", "response": RESPONSE}
+    )
     assert response.status_code == 302
 
 
@@ -111,12 +126,12 @@ def test_demo_agency_admin_sees_the_idea_arrive_in_the_ranking(client, sign_in_a
 
     assert ranking.status_code == 200
     assert f'href="{WORKSPACE}/ideas/{idea_id}/decision">Lollipop crossing on Elm Road' in (
-        text_of(ranking))
+        text_of(ranking)
+    )
     assert "1 idea" in text_of(ranking)
 
 
-def test_demo_agency_admin_accepts_the_idea_with_a_response(client, sign_in_as, demo,
-                                                           mailbox):
+def test_demo_agency_admin_accepts_the_idea_with_a_response(client, sign_in_as, demo, mailbox):
     create_and_publish(client, sign_in_as)
     idea_id = submit_idea(client, sign_in_as)
 
@@ -126,8 +141,7 @@ def test_demo_agency_admin_accepts_the_idea_with_a_response(client, sign_in_as, 
         idea = db.session.get(Idea, idea_id)
         assert (idea.decision, idea.pipeline_stage) == ("accepted", "backlog")
         assert idea.decision_response == RESPONSE
-    assert [m["To"] for m in mailbox if "Decision on" in m["Subject"]] == [
-        "citizen@example.org"]
+    assert [m["To"] for m in mailbox if "Decision on" in m["Subject"]] == ["citizen@example.org"]
 
 
 def test_demo_citizen_sees_the_response_and_the_stage_on_the_idea_page(client, sign_in_as):
@@ -171,8 +185,12 @@ def test_demo_agency_has_accepted_ideas_in_several_stages(demo, slug):
 
 
 def test_demo_has_at_least_two_ideas_in_the_backlog(demo):
-    in_backlog = [title for ideas in _accepted_by_agency(demo).values()
-                  for title, stage in ideas if stage == "backlog"]
+    in_backlog = [
+        title
+        for ideas in _accepted_by_agency(demo).values()
+        for title, stage in ideas
+        if stage == "backlog"
+    ]
 
     assert len(in_backlog) >= 2
 
@@ -191,25 +209,26 @@ def test_demo_pipeline_histories_end_at_the_current_stage(demo):
 def test_visitor_sees_the_progress_of_a_demo_idea(client, demo):
     with demo.app_context():
         idea_id = db.session.scalar(
-            select(Idea.id).where(Idea.title == "Water refill stations downtown"))
+            select(Idea.id).where(Idea.title == "Water refill stations downtown")
+        )
 
     page = text_of(client.get(f"/ideas/{idea_id}"))
 
     assert "Current stage: <strong>Validation</strong>" in page
     history = page.split('<ol class="pipeline">')[1].split("</ol>")[0]
-    assert re.findall(r"<strong>(\w+)</strong>", history) == ["Backlog", "Concept",
-                                                              "Validation"]
+    assert re.findall(r"<strong>(\w+)</strong>", history) == ["Backlog", "Concept", "Validation"]
     assert "A first station is tested at the market." in history
 
 
 def test_demo_harbour_admin_moves_their_own_idea_on(client, sign_in_as, demo):
     with demo.app_context():
-        idea_id = db.session.scalar(
-            select(Idea.id).where(Idea.title == "Floating litter traps"))
+        idea_id = db.session.scalar(select(Idea.id).where(Idea.title == "Floating litter traps"))
     sign_in_as("harbour@example.org")
 
-    response = client.post(f"/agencies/harbour-authority/ideas/{idea_id}/stage",
-                           data={"stage": "concept", "note": "Two traps ordered."})
+    response = client.post(
+        f"/agencies/harbour-authority/ideas/{idea_id}/stage",
+        data={"stage": "concept", "note": "Two traps ordered."},
+    )
 
     assert response.status_code == 302
     assert "Current stage: <strong>Concept</strong>" in text_of(client.get(f"/ideas/{idea_id}"))

@@ -39,9 +39,14 @@ def test_markdown_renders_line_breaks():
     assert render_markdown("first  \nsecond") == "<p>first<br>\nsecond</p>"
 
 
-@pytest.mark.parametrize("url", [
-    "https://example.org/plan", "http://example.org/plan", "mailto:parks@example.org",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/plan",
+        "http://example.org/plan",
+        "mailto:parks@example.org",
+    ],
+)
 def test_markdown_links_allowed_protocols_with_nofollow_rel(url):
     assert render_markdown(f"[the plan]({url})") == (
         f'<p><a href="{url}" rel="nofollow ugc noopener">the plan</a></p>'
@@ -69,9 +74,7 @@ def test_markdown_replaces_a_users_rel_and_drops_target():
 
 
 def test_markdown_does_not_linkify_inside_code():
-    assert render_markdown("`https://example.org`") == (
-        "<p><code>https://example.org</code></p>"
-    )
+    assert render_markdown("`https://example.org`") == ("<p><code>https://example.org</code></p>")
 
 
 def test_markdown_renders_inline_code_escaped():
@@ -83,9 +86,7 @@ def test_markdown_renders_code_blocks():
 
 
 def test_markdown_renders_blockquotes():
-    assert render_markdown("> As promised") == (
-        "<blockquote>\n<p>As promised</p>\n</blockquote>"
-    )
+    assert render_markdown("> As promised") == ("<blockquote>\n<p>As promised</p>\n</blockquote>")
 
 
 def test_markdown_reduces_headings_to_text_so_pages_keep_one_h1():
@@ -161,11 +162,36 @@ PAYLOADS = [
 ]
 
 DANGEROUS_TAGS = {
-    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg",
-    "math", "img", "image", "video", "audio", "base", "details", "template", "body",
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "img",
+    "image",
+    "video",
+    "audio",
+    "base",
+    "details",
+    "template",
+    "body",
 }
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "srcdoc", "xlink:href",
-                  "poster", "background"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "data",
+    "srcdoc",
+    "xlink:href",
+    "poster",
+    "background",
+}
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
@@ -217,11 +243,19 @@ def test_render_markdown_leaves_no_active_content(payload):
 
 def test_active_content_finder_catches_what_it_looks_for():
     # The checker itself, so a broken checker cannot make the tests above pass.
-    raw = ('<script>x</script><img src=x onerror=y><a href="jav&#x09;ascript:x">a</a>'
-           '<p style="x">p</p><a href="DATA:text/html,x">b</a><svg onload=x>')
+    raw = (
+        '<script>x</script><img src=x onerror=y><a href="jav&#x09;ascript:x">a</a>'
+        '<p style="x">p</p><a href="DATA:text/html,x">b</a><svg onload=x>'
+    )
     assert active_content(raw) == [
-        "<script>", "<img>", "img[onerror]", "a[href='jav\\tascript:x']", "p[style]",
-        "a[href='DATA:text/html,x']", "<svg>", "svg[onload]",
+        "<script>",
+        "<img>",
+        "img[onerror]",
+        "a[href='jav\\tascript:x']",
+        "p[style]",
+        "a[href='DATA:text/html,x']",
+        "<svg>",
+        "svg[onload]",
     ]
 
 
@@ -245,10 +279,15 @@ def _tag_for(payload: str) -> str:
 def _submit_everywhere(client, auth, payload: str) -> int:
     """Use the payload as title, body, tags, location and comment; return the idea id."""
     auth.login("author@example.org")
-    response = client.post("/challenges/xss/ideas/new", data={
-        "title": payload[:140], "body": payload, "tags": _tag_for(payload),
-        "location": payload[:200],
-    })
+    response = client.post(
+        "/challenges/xss/ideas/new",
+        data={
+            "title": payload[:140],
+            "body": payload,
+            "tags": _tag_for(payload),
+            "location": payload[:200],
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     idea_id = int(response.headers["Location"].rsplit("/", 1)[-1])
     response = client.post(f"/ideas/{idea_id}/comments", data={"body": payload})
@@ -273,9 +312,14 @@ def test_xss_payloads_are_inert_on_idea_challenge_and_profile_pages(
 def test_xss_payloads_are_inert_in_the_idea_preview(client, auth, author, challenge, payload):
     auth.login("author@example.org")
 
-    response = client.post("/challenges/xss/ideas/new", data={
-        "title": payload[:140], "body": payload, "preview": "Preview",
-    })
+    response = client.post(
+        "/challenges/xss/ideas/new",
+        data={
+            "title": payload[:140],
+            "body": payload,
+            "preview": "Preview",
+        },
+    )
 
     assert response.status_code == 200
     assert active_content(response.get_data(as_text=True)) == []
@@ -286,8 +330,13 @@ def test_xss_payloads_are_inert_in_author_names(client, make_challenge, make_ide
     challenge = make_challenge("open", slug="names")
     # Made directly: these people never sign in, so no password hashing is paid for.
     person = User(email="person@example.org", password_hash="!", display_name=payload[:80])
-    business = User(email="firm@example.org", password_hash="!", display_name="Firm",
-                    account_type="business", organisation_name=payload[:120])
+    business = User(
+        email="firm@example.org",
+        password_hash="!",
+        display_name="Firm",
+        account_type="business",
+        organisation_name=payload[:120],
+    )
     first = make_idea(challenge, author=person, title="By a person")
     make_idea(challenge, author=business, title="By a business")
     db.session.commit()
@@ -299,9 +348,14 @@ def test_xss_payloads_are_inert_in_author_names(client, make_challenge, make_ide
 
 
 def test_xss_payloads_in_a_challenge_are_inert(client, make_challenge):
-    make_challenge("open", slug="hostile", title="<script>alert(1)</script>",
-                   summary="<img src=x onerror=alert(1)>", body="\n\n".join(PAYLOADS),
-                   tags=["<svg onload=alert(1)>"])
+    make_challenge(
+        "open",
+        slug="hostile",
+        title="<script>alert(1)</script>",
+        summary="<img src=x onerror=alert(1)>",
+        body="\n\n".join(PAYLOADS),
+        tags=["<svg onload=alert(1)>"],
+    )
 
     for url in ("/", "/challenges", "/challenges/hostile"):
         assert active_content(client.get(url).get_data(as_text=True)) == [], url

@@ -14,8 +14,9 @@ from engage.extensions import db
 def schema_differences(app) -> list:
     """What autogenerate would write, with the options the app gives Alembic."""
     configure_args = app.extensions["migrate"].configure_args
-    options = {key: configure_args[key]
-               for key in ("compare_type", "render_as_batch", "render_item")}
+    options = {
+        key: configure_args[key] for key in ("compare_type", "render_as_batch", "render_item")
+    }
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=options)
         return compare_metadata(context, db.metadata)
@@ -41,13 +42,15 @@ def table_names(app) -> set[str]:
 @pytest.fixture
 def scratch_app(tmp_path):
     """An app on its own empty SQLite file, for migrating up and down freely."""
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
-        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "scratch.sqlite"),
-        "CACHE_TYPE": "NullCache",
-        "CACHE_NO_NULL_WARNING": True,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "scratch.sqlite"),
+            "CACHE_TYPE": "NullCache",
+            "CACHE_NO_NULL_WARNING": True,
+        }
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -107,8 +110,9 @@ def test_each_migration_steps_down_and_up_again(scratch_app):
     with scratch_app.app_context():
         directory = scratch_app.extensions["migrate"].directory
         config = scratch_app.extensions["migrate"].migrate.get_config(directory)
-        revisions = [script.revision
-                     for script in ScriptDirectory.from_config(config).walk_revisions()]
+        revisions = [
+            script.revision for script in ScriptDirectory.from_config(config).walk_revisions()
+        ]
         upgrade()
         for revision in revisions:  # newest first
             downgrade(revision="-1")

@@ -17,24 +17,44 @@ from engage.moderation.models import Flag, ModerationAction, RiskFlag
 ENDPOINTS = {
     "index": lambda w: ("GET", "/moderation", None),
     "queue": lambda w: ("GET", "/agencies/city/moderation", None),
-    "bulk": lambda w: ("POST", "/agencies/city/moderation/bulk",
-                       {"idea_ids": [str(w.pending.id)], "action": "publish"}),
+    "bulk": lambda w: (
+        "POST",
+        "/agencies/city/moderation/bulk",
+        {"idea_ids": [str(w.pending.id)], "action": "publish"},
+    ),
     "target": lambda w: ("POST", "/agencies/city/moderation/target", {"hours": "1"}),
     "idea": lambda w: ("GET", f"/moderation/ideas/{w.pending.id}", None),
-    "decide": lambda w: ("POST", f"/moderation/ideas/{w.pending.id}/decide",
-                         {"action": "publish", "reason": ""}),
-    "merge": lambda w: ("POST", f"/moderation/ideas/{w.duplicate.id}/merge",
-                        {"target_id": str(w.reported.id), "reason": "Same idea."}),
-    "dismiss_flags": lambda w: ("POST", f"/moderation/ideas/{w.reported.id}/dismiss-flags",
-                                {"reason": "Unfounded."}),
-    "uphold_flags": lambda w: ("POST", f"/moderation/ideas/{w.reported.id}/uphold-flags",
-                               {"reason": "Spam."}),
-    "set_risk": lambda w: ("POST", f"/moderation/ideas/{w.reported.id}/risks",
-                           {"kind": "legal", "note": "Copyright."}),
-    "clear_risk": lambda w: ("POST", f"/moderation/ideas/{w.reported.id}/risks/privacy/clear",
-                             {}),
-    "decide_comment": lambda w: ("POST", f"/moderation/comments/{w.comment.id}/decide",
-                                 {"action": "hide", "reason": "Rude."}),
+    "decide": lambda w: (
+        "POST",
+        f"/moderation/ideas/{w.pending.id}/decide",
+        {"action": "publish", "reason": ""},
+    ),
+    "merge": lambda w: (
+        "POST",
+        f"/moderation/ideas/{w.duplicate.id}/merge",
+        {"target_id": str(w.reported.id), "reason": "Same idea."},
+    ),
+    "dismiss_flags": lambda w: (
+        "POST",
+        f"/moderation/ideas/{w.reported.id}/dismiss-flags",
+        {"reason": "Unfounded."},
+    ),
+    "uphold_flags": lambda w: (
+        "POST",
+        f"/moderation/ideas/{w.reported.id}/uphold-flags",
+        {"reason": "Spam."},
+    ),
+    "set_risk": lambda w: (
+        "POST",
+        f"/moderation/ideas/{w.reported.id}/risks",
+        {"kind": "legal", "note": "Copyright."},
+    ),
+    "clear_risk": lambda w: ("POST", f"/moderation/ideas/{w.reported.id}/risks/privacy/clear", {}),
+    "decide_comment": lambda w: (
+        "POST",
+        f"/moderation/comments/{w.comment.id}/decide",
+        {"action": "hide", "reason": "Rude."},
+    ),
 }
 VIEWS = ["index", "queue", "idea"]
 CHANGES = [name for name in ENDPOINTS if name not in VIEWS]
@@ -67,9 +87,16 @@ def world(make_user, make_agency, make_challenge, make_idea, make_vote):
     make_user("citizen@example.org")
     outsider = make_user("outsider@example.org")
     elsewhere = make_agency("elsewhere", members=[(outsider, "moderator")])
-    return SimpleNamespace(moderator=moderator, agency=agency, challenge=challenge,
-                           pending=pending, reported=reported, duplicate=duplicate,
-                           comment=comment, elsewhere=elsewhere)
+    return SimpleNamespace(
+        moderator=moderator,
+        agency=agency,
+        challenge=challenge,
+        pending=pending,
+        reported=reported,
+        duplicate=duplicate,
+        comment=comment,
+        elsewhere=elsewhere,
+    )
 
 
 def _snapshot() -> dict:
@@ -80,15 +107,29 @@ def _snapshot() -> dict:
         return [tuple(row) for row in db.session.execute(select(*columns).order_by(order_by))]
 
     return {
-        "ideas": rows(Idea.id, Idea.moderation_state, Idea.moderation_reason,
-                      Idea.merged_into_id, Idea.vote_count, Idea.open_flag_count,
-                      Idea.queued_at, order_by=Idea.id),
-        "comments": rows(Comment.id, Comment.is_hidden, Comment.hidden_reason,
-                         Comment.open_flag_count, Comment.queued_at, order_by=Comment.id),
+        "ideas": rows(
+            Idea.id,
+            Idea.moderation_state,
+            Idea.moderation_reason,
+            Idea.merged_into_id,
+            Idea.vote_count,
+            Idea.open_flag_count,
+            Idea.queued_at,
+            order_by=Idea.id,
+        ),
+        "comments": rows(
+            Comment.id,
+            Comment.is_hidden,
+            Comment.hidden_reason,
+            Comment.open_flag_count,
+            Comment.queued_at,
+            order_by=Comment.id,
+        ),
         "flags": rows(Flag.id, Flag.reason, Flag.resolved_at, order_by=Flag.id),
         "risk_flags": rows(RiskFlag.idea_id, RiskFlag.kind, RiskFlag.note, order_by=RiskFlag.id),
-        "moderation_actions": rows(ModerationAction.id, ModerationAction.action,
-                                   order_by=ModerationAction.id),
+        "moderation_actions": rows(
+            ModerationAction.id, ModerationAction.action, order_by=ModerationAction.id
+        ),
         "agencies": rows(Agency.id, Agency.moderation_target_hours, order_by=Agency.id),
     }
 
@@ -108,15 +149,15 @@ def _sign_in(auth, email):
 
 MATRIX = [
     pytest.param(person, endpoint, id=f"{person}-{endpoint}")
-    for person in PEOPLE for endpoint in ENDPOINTS
+    for person in PEOPLE
+    for endpoint in ENDPOINTS
     # Staff of another agency have a workspace of their own: see the test below.
     if (person, endpoint) != ("staff of another agency", "index")
 ]
 
 
 @pytest.mark.parametrize(("person", "endpoint"), MATRIX)
-def test_endpoint_is_refused_and_changes_nothing(client, auth, world, mailbox, person,
-                                                 endpoint):
+def test_endpoint_is_refused_and_changes_nothing(client, auth, world, mailbox, person, endpoint):
     _sign_in(auth, PEOPLE[person])
     before = _snapshot()
 
@@ -152,18 +193,24 @@ def test_staff_of_another_agency_cannot_see_its_ideas_on_the_public_pages_as_sta
 
 
 def test_every_moderation_endpoint_is_in_the_matrix(app):
-    staff_only = {rule.endpoint for rule in app.url_map.iter_rules()
-                  if rule.endpoint.startswith("moderation.")} - NOT_STAFF_ONLY
+    staff_only = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("moderation.")
+    } - NOT_STAFF_ONLY
     tried = {f"moderation.{name}" for name in ENDPOINTS}
-    renamed = {"moderation.dismiss_flags": "moderation.dismiss_idea_flags",
-               "moderation.uphold_flags": "moderation.uphold_idea_flags",
-               "moderation.target": "moderation.set_target"}
+    renamed = {
+        "moderation.dismiss_flags": "moderation.dismiss_idea_flags",
+        "moderation.uphold_flags": "moderation.uphold_idea_flags",
+        "moderation.target": "moderation.set_target",
+    }
     assert {renamed.get(name, name) for name in tried} == staff_only
 
 
 @pytest.mark.parametrize("endpoint", CHANGES)
-def test_moderator_of_the_agency_can_use_every_endpoint_but_the_target(client, auth, world,
-                                                                       endpoint):
+def test_moderator_of_the_agency_can_use_every_endpoint_but_the_target(
+    client, auth, world, endpoint
+):
     _sign_in(auth, "moderator@example.org")
     before = _snapshot()
 
@@ -233,8 +280,7 @@ def test_moderator_cannot_change_the_moderation_target(client, auth, world):
 
 def test_admin_of_another_agency_cannot_change_the_target(client, auth, world, make_user):
     other_admin = make_user("other-admin@example.org")
-    db.session.add(Membership(agency_id=world.elsewhere.id, user_id=other_admin.id,
-                              role="admin"))
+    db.session.add(Membership(agency_id=world.elsewhere.id, user_id=other_admin.id, role="admin"))
     db.session.commit()
     _sign_in(auth, "other-admin@example.org")
 
@@ -245,10 +291,14 @@ def test_admin_of_another_agency_cannot_change_the_target(client, auth, world, m
     assert db.session.get(Agency, world.agency.id).moderation_target_hours == 48
 
 
-@pytest.mark.parametrize("url", [
-    "/agencies/no-such-agency/moderation", "/moderation/ideas/999999",
-    "/moderation/ideas/99999999999",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/agencies/no-such-agency/moderation",
+        "/moderation/ideas/999999",
+        "/moderation/ideas/99999999999",
+    ],
+)
 def test_unknown_items_answer_404_to_staff(client, auth, world, url):
     _sign_in(auth, "moderator@example.org")
 
@@ -258,8 +308,9 @@ def test_unknown_items_answer_404_to_staff(client, auth, world, url):
 def test_unknown_comment_answers_404_to_staff(client, auth, world):
     _sign_in(auth, "moderator@example.org")
 
-    response = client.post("/moderation/comments/999999/decide",
-                           data={"action": "hide", "reason": "Rude."})
+    response = client.post(
+        "/moderation/comments/999999/decide", data={"action": "hide", "reason": "Rude."}
+    )
 
     assert response.status_code == 404
 

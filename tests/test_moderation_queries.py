@@ -24,10 +24,16 @@ def make_people(count: int) -> list[User]:
     for _ in range(count):
         number = next(_numbers)
         business = number % 2 == 0
-        people.append(User(email=f"someone{number}@example.org", display_name=f"Someone {number}",
-                           password_hash="!", email_verified_at=now_utc(),
-                           account_type="business" if business else "citizen",
-                           organisation_name=f"Firm {number}" if business else None))
+        people.append(
+            User(
+                email=f"someone{number}@example.org",
+                display_name=f"Someone {number}",
+                password_hash="!",
+                email_verified_at=now_utc(),
+                account_type="business" if business else "citizen",
+                organisation_name=f"Firm {number}" if business else None,
+            )
+        )
     db.session.add_all(people)
     db.session.commit()
     return people
@@ -65,14 +71,18 @@ def queue_of(moderator, make_agency, make_challenge, make_idea):
 
     def make(slug: str, *, pending: int, flagged_ideas: int, flagged_comments: int):
         agency = make_agency(slug, members=[(moderator, "moderator")])
-        challenges = [make_challenge("open", agency=agency, moderation_mode="pre")
-                      for _ in range(2)]
+        challenges = [
+            make_challenge("open", agency=agency, moderation_mode="pre") for _ in range(2)
+        ]
         authors = make_people(pending + flagged_ideas + flagged_comments)
         reporters = make_people(2)
         now = now_utc()
         for number in range(pending):
-            idea = Idea(challenge=challenges[number % 2], author=authors[number],
-                        title=f"Shade trees on street number {number}")
+            idea = Idea(
+                challenge=challenges[number % 2],
+                author=authors[number],
+                title=f"Shade trees on street number {number}",
+            )
             idea.set_body(f"**Plant** trees on street {number}, see https://example.org")
             states.enter_initial_state(idea, pre_moderated=True)
             idea.queued_at = now - timedelta(minutes=number)
@@ -80,8 +90,11 @@ def queue_of(moderator, make_agency, make_challenge, make_idea):
         db.session.commit()
         discussed = make_idea(challenges[0], title="Benches along the river")
         for number in range(flagged_ideas):
-            idea = make_idea(challenges[1], author=authors[pending + number],
-                             title=f"Fountains in square {number}")
+            idea = make_idea(
+                challenges[1],
+                author=authors[pending + number],
+                title=f"Fountains in square {number}",
+            )
             services.set_risk_flag(moderator, idea, "privacy", "Names a neighbour.")
             services.set_risk_flag(moderator, idea, "safety", "Busy road.")
             for reporter in reporters:
@@ -89,8 +102,11 @@ def queue_of(moderator, make_agency, make_challenge, make_idea):
             # Older than every pending idea, so that the page shows every kind of row.
             idea.queued_at = now - timedelta(days=2, minutes=number)
         for number in range(flagged_comments):
-            comment = ideas.add_comment(authors[pending + flagged_ideas + number], discussed,
-                                        f"Buy *cheap* watches, offer {number}")
+            comment = ideas.add_comment(
+                authors[pending + flagged_ideas + number],
+                discussed,
+                f"Buy *cheap* watches, offer {number}",
+            )
             services.flag_content(reporters[number % 2], comment, "spam")
             comment.queued_at = now - timedelta(days=1, minutes=number)
         db.session.commit()
@@ -99,8 +115,7 @@ def queue_of(moderator, make_agency, make_challenge, make_idea):
     return make
 
 
-def test_queue_query_count_does_not_grow_with_the_queue(app, client, query_counter,
-                                                        queue_of):
+def test_queue_query_count_does_not_grow_with_the_queue(app, client, query_counter, queue_of):
     queue_of("small", pending=10, flagged_ideas=1, flagged_comments=3)
     queue_of("large", pending=200, flagged_ideas=5, flagged_comments=20)
 
@@ -116,10 +131,12 @@ def test_queue_query_count_does_not_grow_with_the_queue(app, client, query_count
     assert large <= MAX_QUERIES
 
 
-@pytest.mark.parametrize("query", ["kind=pending", "kind=flagged_ideas",
-                                   "kind=flagged_comments", "challenge=first"])
-def test_filtered_queue_query_count_does_not_grow_with_the_queue(app, client, query_counter,
-                                                                 queue_of, query):
+@pytest.mark.parametrize(
+    "query", ["kind=pending", "kind=flagged_ideas", "kind=flagged_comments", "challenge=first"]
+)
+def test_filtered_queue_query_count_does_not_grow_with_the_queue(
+    app, client, query_counter, queue_of, query
+):
     agencies = {
         "small": queue_of("small", pending=10, flagged_ideas=1, flagged_comments=3),
         "large": queue_of("large", pending=200, flagged_ideas=5, flagged_comments=20),

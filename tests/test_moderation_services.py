@@ -125,9 +125,17 @@ def test_publish_writes_an_audit_record(moderator, agency, challenge, make_idea)
 
     [record] = _records()
     assert (record.actor_id, record.agency_id, record.idea_id, record.comment_id) == (
-        moderator.id, agency.id, idea.id, None)
+        moderator.id,
+        agency.id,
+        idea.id,
+        None,
+    )
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "publish", "pending", "published", None)
+        "publish",
+        "pending",
+        "published",
+        None,
+    )
     assert record.created_at is not None
 
 
@@ -155,7 +163,11 @@ def test_reject_stores_the_reason_shown_to_the_author(moderator, challenge, make
     assert stored.queued_at is None
     [record] = _records()
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "reject", "pending", "rejected", "Already planned for next year.")
+        "reject",
+        "pending",
+        "rejected",
+        "Already planned for next year.",
+    )
 
 
 def test_request_changes_requires_a_message(moderator, challenge, make_idea):
@@ -218,7 +230,10 @@ def test_hide_takes_a_published_idea_down(moderator, challenge, make_idea):
     assert stored.challenge.idea_count == 0
     [record] = _records()
     assert (record.from_state, record.to_state, record.reason) == (
-        "published", "hidden", "Advertising.")
+        "published",
+        "hidden",
+        "Advertising.",
+    )
 
 
 def test_hide_closes_the_open_flags_of_the_idea(moderator, challenge, make_idea, make_user):
@@ -241,7 +256,10 @@ def test_restore_publishes_a_hidden_idea_again(moderator, challenge, make_idea):
     assert (stored.moderation_state, stored.moderation_reason) == ("published", None)
     [record] = _records()
     assert (record.action, record.from_state, record.to_state) == (
-        "restore", "hidden", "published")
+        "restore",
+        "hidden",
+        "published",
+    )
 
 
 def test_unknown_decision_is_refused(moderator, challenge, make_idea):
@@ -255,11 +273,18 @@ def test_unknown_decision_is_refused(moderator, challenge, make_idea):
     assert _records() == []
 
 
-@pytest.mark.parametrize(("state", "action"), [
-    ("published", "publish"), ("rejected", "publish"), ("pending", "hide"),
-    ("pending", "restore"), ("changes_requested", "reject"), ("merged", "restore"),
-    ("withdrawn", "publish"),
-])
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        ("published", "publish"),
+        ("rejected", "publish"),
+        ("pending", "hide"),
+        ("pending", "restore"),
+        ("changes_requested", "reject"),
+        ("merged", "restore"),
+        ("withdrawn", "publish"),
+    ],
+)
 def test_illegal_decision_is_refused_with_a_clear_message(
     moderator, challenge, make_idea, state, action
 ):
@@ -316,8 +341,9 @@ def test_citizen_cannot_decide(challenge, make_idea, make_user):
 
 def test_agency_admin_can_decide(make_user, make_agency, make_challenge, make_idea):
     admin = make_user()
-    challenge = make_challenge("open", agency=make_agency(members=[(admin, "admin")]),
-                               moderation_mode="pre")
+    challenge = make_challenge(
+        "open", agency=make_agency(members=[(admin, "admin")]), moderation_mode="pre"
+    )
     idea = make_idea(challenge, state="pending")
 
     _decide(admin, idea, "publish")
@@ -335,13 +361,16 @@ def test_site_admin_can_decide_in_any_agency(challenge, make_idea, make_user):
     assert _records()[0].actor_id == site_admin.id
 
 
-@pytest.mark.parametrize(("state", "action", "reason", "subject"), [
-    ("pending", "publish", None, "was published"),
-    ("pending", "reject", "Out of scope.", "was rejected"),
-    ("pending", "request_changes", "Add a map.", "was sent back for changes"),
-    ("published", "hide", "Advertising.", "was hidden"),
-    ("hidden", "restore", None, "was published again"),
-])
+@pytest.mark.parametrize(
+    ("state", "action", "reason", "subject"),
+    [
+        ("pending", "publish", None, "was published"),
+        ("pending", "reject", "Out of scope.", "was rejected"),
+        ("pending", "request_changes", "Add a map.", "was sent back for changes"),
+        ("published", "hide", "Advertising.", "was hidden"),
+        ("hidden", "restore", None, "was published again"),
+    ],
+)
 def test_each_decision_emails_the_author(
     moderator, challenge, author, make_idea, mailbox, state, action, reason, subject
 ):
@@ -356,8 +385,9 @@ def test_each_decision_emails_the_author(
         assert reason in message.get_content()
 
 
-def test_request_changes_email_links_to_the_edit_page(moderator, challenge, author, make_idea,
-                                                       mailbox):
+def test_request_changes_email_links_to_the_edit_page(
+    moderator, challenge, author, make_idea, mailbox
+):
     idea = make_idea(challenge, author=author, state="pending")
 
     _decide(moderator, idea, "request_changes", "Add a map.")
@@ -382,8 +412,9 @@ def test_refused_decision_sends_no_email(moderator, challenge, make_idea, mailbo
 def test_bulk_publish_publishes_every_selected_idea(moderator, agency, challenge, make_idea):
     first, second = (make_idea(challenge, state="pending") for _ in range(2))
 
-    done, skipped = services.bulk_moderate(moderator, agency, [first.id, second.id], "publish",
-                                           None)
+    done, skipped = services.bulk_moderate(
+        moderator, agency, [first.id, second.id], "publish", None
+    )
     db.session.commit()
 
     assert (done, skipped) == (2, 0)
@@ -391,8 +422,9 @@ def test_bulk_publish_publishes_every_selected_idea(moderator, agency, challenge
     assert [r.action for r in _records()] == ["publish", "publish"]
 
 
-def test_bulk_reject_gives_every_idea_the_same_reason(moderator, agency, challenge, make_idea,
-                                                      mailbox):
+def test_bulk_reject_gives_every_idea_the_same_reason(
+    moderator, agency, challenge, make_idea, mailbox
+):
     first, second = (make_idea(challenge, state="pending") for _ in range(2))
 
     services.bulk_moderate(moderator, agency, [first.id, second.id], "reject", "Duplicate.")
@@ -421,13 +453,15 @@ def test_bulk_reject_without_reason_is_refused_and_changes_nothing(
     assert mailbox == []
 
 
-def test_bulk_ignores_ideas_of_another_agency(moderator, agency, challenge, make_idea,
-                                              make_challenge):
+def test_bulk_ignores_ideas_of_another_agency(
+    moderator, agency, challenge, make_idea, make_challenge
+):
     own = make_idea(challenge, state="pending")
     foreign = make_idea(make_challenge("open", moderation_mode="pre"), state="pending")
 
-    done, skipped = services.bulk_moderate(moderator, agency, [own.id, foreign.id], "publish",
-                                           None)
+    done, skipped = services.bulk_moderate(
+        moderator, agency, [own.id, foreign.id], "publish", None
+    )
     db.session.commit()
 
     assert (done, skipped) == (1, 1)
@@ -442,7 +476,8 @@ def test_bulk_skips_ideas_already_decided(moderator, agency, challenge, make_ide
     later_pending = make_idea(challenge, state="pending")
 
     done, skipped = services.bulk_moderate(
-        moderator, agency, [pending.id, rejected.id, later_pending.id], "publish", None)
+        moderator, agency, [pending.id, rejected.id, later_pending.id], "publish", None
+    )
     db.session.commit()
 
     assert (done, skipped) == (2, 1)
@@ -504,8 +539,9 @@ def test_merge_moves_the_votes_to_the_target(moderator, pair, make_user, make_vo
     assert _fresh(Idea, duplicate.id).vote_count == 0
 
 
-def test_merge_counts_a_person_who_voted_for_both_ideas_once(moderator, pair, make_user,
-                                                             make_vote):
+def test_merge_counts_a_person_who_voted_for_both_ideas_once(
+    moderator, pair, make_user, make_vote
+):
     duplicate, target = pair
     both, only_duplicate, only_target = make_user(), make_user(), make_user()
     make_vote(both, duplicate)
@@ -515,8 +551,7 @@ def test_merge_counts_a_person_who_voted_for_both_ideas_once(moderator, pair, ma
 
     _merge(moderator, duplicate, target)
 
-    votes_of_both = db.session.scalar(
-        select(func.count(Vote.id)).where(Vote.voter_id == both.id))
+    votes_of_both = db.session.scalar(select(func.count(Vote.id)).where(Vote.voter_id == both.id))
     assert votes_of_both == 1
     assert _voters(target.id) == sorted([both.id, only_duplicate.id, only_target.id])
     stored_target, stored_duplicate = _fresh(Idea, target.id), _fresh(Idea, duplicate.id)
@@ -552,9 +587,15 @@ def test_merge_writes_a_record_on_both_ideas(moderator, agency, pair):
 
     [on_duplicate] = _records(idea_id=duplicate.id)
     assert (on_duplicate.actor_id, on_duplicate.agency_id, on_duplicate.action) == (
-        moderator.id, agency.id, "merge")
+        moderator.id,
+        agency.id,
+        "merge",
+    )
     assert (on_duplicate.from_state, on_duplicate.to_state, on_duplicate.reason) == (
-        "published", "merged", "Same idea.")
+        "published",
+        "merged",
+        "Same idea.",
+    )
     [on_target] = _records(idea_id=target.id)
     assert (on_target.action, on_target.reason) == ("merge_into", f"← #{duplicate.id}")
 
@@ -574,14 +615,14 @@ def test_merge_emails_the_duplicates_author(moderator, pair, mailbox):
 
     [message] = mailbox
     assert message["To"] == "author@example.org"
-    assert message["Subject"] == ("Your idea “More fruit trees in our parks” was merged with a "
-                                  "similar one")
+    assert message["Subject"] == (
+        "Your idea “More fruit trees in our parks” was merged with a similar one"
+    )
     assert f"http://engage.test/ideas/{target.id}" in message.get_content()
     assert "Same idea." in message.get_content()
 
 
-def test_merge_of_a_pending_idea_takes_it_out_of_the_queue(moderator, challenge, pair,
-                                                           make_idea):
+def test_merge_of_a_pending_idea_takes_it_out_of_the_queue(moderator, challenge, pair, make_idea):
     _, target = pair
     pending = make_idea(challenge, state="pending")
 
@@ -603,8 +644,9 @@ def test_merge_closes_the_duplicates_open_flags(moderator, pair, make_user):
 
 
 @pytest.mark.parametrize("target_state", ["pending", "hidden", "rejected", "merged"])
-def test_merge_into_an_unpublished_idea_is_refused(moderator, challenge, pair, make_idea,
-                                                   make_user, make_vote, target_state):
+def test_merge_into_an_unpublished_idea_is_refused(
+    moderator, challenge, pair, make_idea, make_user, make_vote, target_state
+):
     duplicate, _ = pair
     make_vote(make_user(), duplicate)
     target = make_idea(challenge, state=target_state)
@@ -616,12 +658,16 @@ def test_merge_into_an_unpublished_idea_is_refused(moderator, challenge, pair, m
     assert raised.value.field == "target_id"
     stored = _fresh(Idea, duplicate.id)
     assert (stored.moderation_state, stored.merged_into_id, stored.vote_count) == (
-        "published", None, 1)
+        "published",
+        None,
+        1,
+    )
     assert _records() == []
 
 
-def test_merge_into_an_idea_of_another_challenge_is_refused(moderator, agency, pair,
-                                                            make_challenge, make_idea):
+def test_merge_into_an_idea_of_another_challenge_is_refused(
+    moderator, agency, pair, make_challenge, make_idea
+):
     duplicate, _ = pair
     other = make_idea(make_challenge("open", agency=agency))
 
@@ -645,8 +691,9 @@ def test_merge_into_itself_is_refused(moderator, pair):
 
 
 @pytest.mark.parametrize("state", ["rejected", "changes_requested", "withdrawn", "merged"])
-def test_merge_of_an_idea_in_a_final_or_authors_state_is_refused(moderator, challenge, pair,
-                                                                 make_idea, state):
+def test_merge_of_an_idea_in_a_final_or_authors_state_is_refused(
+    moderator, challenge, pair, make_idea, state
+):
     _, target = pair
     idea = make_idea(challenge, state=state)
 
@@ -690,7 +737,10 @@ def test_flag_is_stored_with_its_reason_and_details(challenge, make_idea, make_u
     [flag] = db.session.scalars(select(Flag)).all()
     assert (flag.reporter_id, flag.idea_id, flag.comment_id) == (reporter.id, idea.id, None)
     assert (flag.reason, flag.details, flag.resolved_at) == (
-        "other", "Copied from a newspaper.", None)
+        "other",
+        "Copied from a newspaper.",
+        None,
+    )
 
 
 def test_flag_puts_the_idea_in_the_queue(challenge, make_idea, make_user, threshold):
@@ -715,8 +765,9 @@ def test_flag_on_a_comment_puts_it_in_the_queue(challenge, make_idea, make_user,
     assert _open_flags(comment_id=comment.id) == 1
 
 
-def test_further_flags_keep_the_items_place_in_the_queue(challenge, make_idea, make_user,
-                                                         threshold):
+def test_further_flags_keep_the_items_place_in_the_queue(
+    challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge)
     _flag(make_user(), idea)
     place = _fresh(Idea, idea.id).queued_at
@@ -727,8 +778,7 @@ def test_further_flags_keep_the_items_place_in_the_queue(challenge, make_idea, m
 
 
 @pytest.mark.parametrize("reason", ["spam", "offensive", "personal_data", "off_topic"])
-def test_every_listed_reason_is_accepted_without_details(challenge, make_idea, make_user,
-                                                         reason):
+def test_every_listed_reason_is_accepted_without_details(challenge, make_idea, make_user, reason):
     idea = make_idea(challenge)
 
     _flag(make_user(), idea, reason)
@@ -881,13 +931,11 @@ def test_comment_is_hidden_when_distinct_flaggers_reach_the_threshold(
     assert (stored.is_hidden, stored.open_flag_count) == (True, 2)
     assert stored.queued_at is not None
     [record] = _records()
-    assert (record.action, record.idea_id, record.comment_id) == (
-        "auto_hide", idea.id, comment.id)
+    assert (record.action, record.idea_id, record.comment_id) == ("auto_hide", idea.id, comment.id)
     assert (record.from_state, record.to_state) == ("visible", "hidden")
 
 
-def test_threshold_counts_distinct_flaggers_not_flags(challenge, make_idea, make_user,
-                                                      threshold):
+def test_threshold_counts_distinct_flaggers_not_flags(challenge, make_idea, make_user, threshold):
     threshold(2)
     idea = make_idea(challenge)
     reporter = make_user()
@@ -968,8 +1016,9 @@ def test_dismiss_flags_restores_a_comment_hidden_by_flags(moderator, auto_hidden
     assert _open_flags(comment_id=stored.id) == 0
 
 
-def test_dismiss_flags_of_a_visible_idea_closes_the_reports(moderator, challenge, make_idea,
-                                                            make_user, threshold):
+def test_dismiss_flags_of_a_visible_idea_closes_the_reports(
+    moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge)
     _flag(make_user(), idea)
 
@@ -978,7 +1027,10 @@ def test_dismiss_flags_of_a_visible_idea_closes_the_reports(moderator, challenge
 
     stored = _fresh(Idea, idea.id)
     assert (stored.moderation_state, stored.open_flag_count, stored.queued_at) == (
-        "published", 0, None)
+        "published",
+        0,
+        None,
+    )
     assert db.session.scalar(select(Flag.resolved_at)) is not None
 
 
@@ -988,9 +1040,17 @@ def test_dismiss_flags_writes_an_audit_record(moderator, agency, auto_hidden_ide
 
     record = _records()[-1]
     assert (record.actor_id, record.agency_id, record.idea_id, record.comment_id) == (
-        moderator.id, agency.id, auto_hidden_idea.id, None)
+        moderator.id,
+        agency.id,
+        auto_hidden_idea.id,
+        None,
+    )
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "dismiss_flags", "hidden", "published", "Unfounded.")
+        "dismiss_flags",
+        "hidden",
+        "published",
+        "Unfounded.",
+    )
 
 
 def test_dismiss_flags_of_a_comment_writes_an_audit_record(moderator, auto_hidden_comment):
@@ -999,13 +1059,18 @@ def test_dismiss_flags_of_a_comment_writes_an_audit_record(moderator, auto_hidde
 
     record = _records()[-1]
     assert (record.idea_id, record.comment_id) == (
-        auto_hidden_comment.idea_id, auto_hidden_comment.id)
+        auto_hidden_comment.idea_id,
+        auto_hidden_comment.id,
+    )
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "dismiss_flags", "hidden", "visible", "Not spam.")
+        "dismiss_flags",
+        "hidden",
+        "visible",
+        "Not spam.",
+    )
 
 
-def test_dismiss_flags_tells_the_author_their_idea_is_back(moderator, auto_hidden_idea,
-                                                          mailbox):
+def test_dismiss_flags_tells_the_author_their_idea_is_back(moderator, auto_hidden_idea, mailbox):
     services.dismiss_flags(moderator, auto_hidden_idea, "The reports are unfounded.")
     db.session.commit()
 
@@ -1016,9 +1081,9 @@ def test_dismiss_flags_tells_the_author_their_idea_is_back(moderator, auto_hidde
     assert "The reports are unfounded." in message.get_content()
 
 
-def test_dismiss_flags_of_a_visible_idea_tells_the_author(moderator, challenge, author,
-                                                         make_idea, make_user, threshold,
-                                                         mailbox):
+def test_dismiss_flags_of_a_visible_idea_tells_the_author(
+    moderator, challenge, author, make_idea, make_user, threshold, mailbox
+):
     idea = make_idea(challenge, author=author, title="Benches")
     _flag(make_user(), idea)
 
@@ -1031,8 +1096,9 @@ def test_dismiss_flags_of_a_visible_idea_tells_the_author(moderator, challenge, 
     assert "Fine as it is." in message.get_content()
 
 
-def test_dismiss_flags_tells_the_author_their_comment_is_back(moderator, auto_hidden_comment,
-                                                             mailbox):
+def test_dismiss_flags_tells_the_author_their_comment_is_back(
+    moderator, auto_hidden_comment, mailbox
+):
     services.dismiss_flags(moderator, auto_hidden_comment, "Not spam.")
     db.session.commit()
 
@@ -1066,8 +1132,7 @@ def test_dismiss_flags_without_open_reports_is_refused(moderator, challenge, mak
     assert _records() == []
 
 
-def test_dismiss_flags_by_a_moderator_of_another_agency_is_refused(outsider,
-                                                                   auto_hidden_idea):
+def test_dismiss_flags_by_a_moderator_of_another_agency_is_refused(outsider, auto_hidden_idea):
     with pytest.raises(NotPermitted):
         services.dismiss_flags(outsider, auto_hidden_idea, "Unfounded.")
     db.session.rollback()
@@ -1075,8 +1140,7 @@ def test_dismiss_flags_by_a_moderator_of_another_agency_is_refused(outsider,
     assert _fresh(Idea, auto_hidden_idea.id).moderation_state == "hidden"
 
 
-def test_uphold_flags_keeps_an_idea_hidden_and_closes_the_reports(moderator,
-                                                                   auto_hidden_idea):
+def test_uphold_flags_keeps_an_idea_hidden_and_closes_the_reports(moderator, auto_hidden_idea):
     services.uphold_flags(moderator, auto_hidden_idea, "Advertising.")
     db.session.commit()
 
@@ -1085,12 +1149,18 @@ def test_uphold_flags_keeps_an_idea_hidden_and_closes_the_reports(moderator,
     assert (stored.open_flag_count, stored.queued_at) == (0, None)
     assert _open_flags(idea_id=stored.id) == 0
     record = _records()[-1]
-    assert (record.actor_id, record.action, record.from_state, record.to_state,
-            record.reason) == (moderator.id, "uphold_flags", "hidden", "hidden", "Advertising.")
+    assert (record.actor_id, record.action, record.from_state, record.to_state, record.reason) == (
+        moderator.id,
+        "uphold_flags",
+        "hidden",
+        "hidden",
+        "Advertising.",
+    )
 
 
-def test_uphold_flags_hides_a_flagged_idea_still_visible(moderator, challenge, make_idea,
-                                                          make_user, threshold):
+def test_uphold_flags_hides_a_flagged_idea_still_visible(
+    moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge)
     _flag(make_user(), idea)
 
@@ -1099,7 +1169,10 @@ def test_uphold_flags_hides_a_flagged_idea_still_visible(moderator, challenge, m
 
     stored = _fresh(Idea, idea.id)
     assert (stored.moderation_state, stored.open_flag_count, stored.queued_at) == (
-        "hidden", 0, None)
+        "hidden",
+        0,
+        None,
+    )
     record = _records()[-1]
     assert (record.action, record.from_state, record.to_state) == ("hide", "published", "hidden")
 
@@ -1113,7 +1186,11 @@ def test_uphold_flags_keeps_a_comment_hidden(moderator, auto_hidden_comment):
     assert (stored.open_flag_count, stored.queued_at) == (0, None)
     record = _records()[-1]
     assert (record.action, record.comment_id, record.from_state, record.to_state) == (
-        "uphold_flags", stored.id, "hidden", "hidden")
+        "uphold_flags",
+        stored.id,
+        "hidden",
+        "hidden",
+    )
 
 
 def test_uphold_flags_emails_the_author(moderator, auto_hidden_idea, mailbox):
@@ -1158,8 +1235,7 @@ def test_hide_comment_requires_a_reason(moderator, challenge, make_idea, make_us
     assert _fresh(Comment, comment.id).is_hidden is False
 
 
-def test_hide_comment_records_and_emails(moderator, agency, challenge, make_idea, author,
-                                         mailbox):
+def test_hide_comment_records_and_emails(moderator, agency, challenge, make_idea, author, mailbox):
     idea = make_idea(challenge, title="Benches")
     comment = ideas.add_comment(author, idea, "Rude words")
     db.session.commit()
@@ -1171,16 +1247,24 @@ def test_hide_comment_records_and_emails(moderator, agency, challenge, make_idea
     assert (stored.is_hidden, stored.hidden_reason) == (True, "Rude.")
     [record] = _records()
     assert (record.actor_id, record.agency_id, record.idea_id, record.comment_id) == (
-        moderator.id, agency.id, idea.id, comment.id)
+        moderator.id,
+        agency.id,
+        idea.id,
+        comment.id,
+    )
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "comment_hide", "visible", "hidden", "Rude.")
+        "comment_hide",
+        "visible",
+        "hidden",
+        "Rude.",
+    )
     [message] = mailbox
-    assert (message["To"], message["Subject"]) == ("author@example.org",
-                                                   "Your comment was hidden")
+    assert (message["To"], message["Subject"]) == ("author@example.org", "Your comment was hidden")
 
 
-def test_restore_comment_makes_it_visible_again(moderator, challenge, make_idea, make_user,
-                                                mailbox):
+def test_restore_comment_makes_it_visible_again(
+    moderator, challenge, make_idea, make_user, mailbox
+):
     comment = _comment(make_user, make_idea(challenge))
     services.moderate_comment(moderator, comment, "hide", "Rude.")
     db.session.commit()
@@ -1205,8 +1289,7 @@ def test_hide_comment_closes_its_flags(moderator, challenge, make_idea, make_use
     assert (stored.open_flag_count, stored.queued_at) == (0, None)
 
 
-def test_comment_of_another_agency_cannot_be_moderated(outsider, challenge, make_idea,
-                                                       make_user):
+def test_comment_of_another_agency_cannot_be_moderated(outsider, challenge, make_idea, make_user):
     comment = _comment(make_user, make_idea(challenge))
 
     with pytest.raises(NotPermitted):
@@ -1227,11 +1310,19 @@ def test_set_risk_flag_stores_kind_and_note(moderator, agency, challenge, make_i
 
     [risk] = db.session.scalars(select(RiskFlag)).all()
     assert (risk.idea_id, risk.kind, risk.note, risk.set_by_id) == (
-        idea.id, "privacy", "Names a neighbour.", moderator.id)
+        idea.id,
+        "privacy",
+        "Names a neighbour.",
+        moderator.id,
+    )
     [record] = _records()
-    assert (record.actor_id, record.agency_id, record.action, record.to_state,
-            record.reason) == (moderator.id, agency.id, "risk_set", "privacy",
-                               "Names a neighbour.")
+    assert (record.actor_id, record.agency_id, record.action, record.to_state, record.reason) == (
+        moderator.id,
+        agency.id,
+        "risk_set",
+        "privacy",
+        "Names a neighbour.",
+    )
 
 
 def test_setting_a_risk_again_updates_its_note(moderator, challenge, make_idea, make_user):
@@ -1255,7 +1346,11 @@ def test_several_kinds_of_risk_can_be_set(moderator, challenge, make_idea):
     db.session.commit()
 
     assert [r.kind for r in _fresh(Idea, idea.id).risk_flags] == [
-        "accessibility", "legal", "privacy", "safety"]
+        "accessibility",
+        "legal",
+        "privacy",
+        "safety",
+    ]
 
 
 def test_unknown_risk_kind_is_refused(moderator, challenge, make_idea):
@@ -1292,7 +1387,11 @@ def test_clear_risk_flag_removes_it(moderator, challenge, make_idea):
     assert db.session.scalar(select(func.count(RiskFlag.id))) == 0
     record = _records()[-1]
     assert (record.action, record.from_state, record.to_state, record.reason) == (
-        "risk_cleared", "legal", None, "Copyright.")
+        "risk_cleared",
+        "legal",
+        None,
+        "Copyright.",
+    )
 
 
 def test_clearing_a_risk_that_is_not_set_is_refused(moderator, challenge, make_idea):
@@ -1403,8 +1502,9 @@ def test_moderation_action_cannot_be_deleted(record):
     assert len(_records()) == 1
 
 
-def test_every_service_appends_and_never_rewrites(moderator, challenge, make_idea, make_user,
-                                                  threshold):
+def test_every_service_appends_and_never_rewrites(
+    moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge, state="pending")
     _decide(moderator, idea, "publish")
     first = [(r.id, r.action, r.reason, r.created_at) for r in _records()]
@@ -1418,7 +1518,12 @@ def test_every_service_appends_and_never_rewrites(moderator, challenge, make_ide
     records = _records()
     assert [(r.id, r.action, r.reason, r.created_at) for r in records[:1]] == first
     assert [r.action for r in records] == [
-        "publish", "dismiss_flags", "risk_set", "risk_cleared", "hide"]
+        "publish",
+        "dismiss_flags",
+        "risk_set",
+        "risk_cleared",
+        "hide",
+    ]
     assert all(r.created_at <= now_utc() + timedelta(seconds=1) for r in records)
 
 

@@ -221,10 +221,16 @@ def test_new_idea_under_post_moderation_is_not_queued(make_idea):
     assert idea.queued_at is None
 
 
-@pytest.mark.parametrize(("action", "reason"), [
-    ("publish", None), ("reject", "No."), ("request_changes", "More."), ("withdraw", None),
-    ("merge", None),
-])
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        ("publish", None),
+        ("reject", "No."),
+        ("request_changes", "More."),
+        ("withdraw", None),
+        ("merge", None),
+    ],
+)
 def test_every_way_out_of_pending_leaves_the_queue(make_idea, action, reason):
     idea = make_idea(state="pending")
 

@@ -126,8 +126,7 @@ def test_moderation_link_takes_a_moderator_to_their_agency_queue(client, as_mode
     assert response.headers["Location"] == "/agencies/city/moderation"
 
 
-def test_moderation_index_lists_the_agencies_of_a_site_admin(client, auth, make_user,
-                                                            make_agency):
+def test_moderation_index_lists_the_agencies_of_a_site_admin(client, auth, make_user, make_agency):
     make_user("admin@example.org", is_admin=True)
     make_agency("north", name="North Council")
     make_agency("south", name="South Council")
@@ -139,8 +138,9 @@ def test_moderation_index_lists_the_agencies_of_a_site_admin(client, auth, make_
     assert 'href="/agencies/south/moderation"' in page
 
 
-def test_queue_shows_only_the_moderators_agency(client, as_moderator, challenge, make_idea,
-                                                make_challenge):
+def test_queue_shows_only_the_moderators_agency(
+    client, as_moderator, challenge, make_idea, make_challenge
+):
     make_idea(challenge, state="pending", title="Benches in the park")
     elsewhere = make_challenge("open", moderation_mode="pre")
     make_idea(elsewhere, state="pending", title="Trams for the suburbs")
@@ -152,8 +152,9 @@ def test_queue_shows_only_the_moderators_agency(client, as_moderator, challenge,
     assert len(_rows(page)) == 1
 
 
-def test_queue_lists_the_oldest_items_first(client, as_moderator, challenge, make_idea,
-                                            make_user, threshold):
+def test_queue_lists_the_oldest_items_first(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     newest = make_idea(challenge, state="pending", title="Newest idea")
     oldest = make_idea(challenge, state="pending", title="Oldest idea")
     commented = make_idea(challenge, title="Commented idea")
@@ -165,12 +166,14 @@ def test_queue_lists_the_oldest_items_first(client, as_moderator, challenge, mak
 
     rows = _rows(_queue(client))
 
-    assert ["Oldest idea" in rows[0], "Middle-aged comment" in rows[1],
-            "Newest idea" in rows[2]] == [True, True, True]
+    assert [
+        "Oldest idea" in rows[0],
+        "Middle-aged comment" in rows[1],
+        "Newest idea" in rows[2],
+    ] == [True, True, True]
 
 
-def test_queue_counts_each_kind(client, as_moderator, challenge, make_idea, make_user,
-                                threshold):
+def test_queue_counts_each_kind(client, as_moderator, challenge, make_idea, make_user, threshold):
     for _ in range(2):
         make_idea(challenge, state="pending")
     reported = make_idea(challenge)
@@ -186,20 +189,27 @@ def test_queue_counts_each_kind(client, as_moderator, challenge, make_idea, make
     assert "Reported comments (3)" in text
 
 
-@pytest.mark.parametrize(("kind", "expected"), [
-    ("pending", {"Waiting idea"}),
-    ("flagged_ideas", {"Reported idea"}),
-    ("flagged_comments", {"Reported comment"}),
-    ("", {"Waiting idea", "Reported idea", "Reported comment"}),
-])
-def test_queue_filters_by_kind(client, as_moderator, challenge, make_idea, make_user,
-                               threshold, kind, expected):
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("pending", {"Waiting idea"}),
+        ("flagged_ideas", {"Reported idea"}),
+        ("flagged_comments", {"Reported comment"}),
+        ("", {"Waiting idea", "Reported idea", "Reported comment"}),
+    ],
+)
+def test_queue_filters_by_kind(
+    client, as_moderator, challenge, make_idea, make_user, threshold, kind, expected
+):
     make_idea(challenge, state="pending", title="Riverside benches")
     reported = make_idea(challenge, title="Discount watches")
     _flag(make_user(), reported)
     _flag(make_user(), _comment(make_user(), make_idea(challenge), "Cheap followers"))
-    names = {"Riverside benches": "Waiting idea", "Discount watches": "Reported idea",
-             "Cheap followers": "Reported comment"}
+    names = {
+        "Riverside benches": "Waiting idea",
+        "Discount watches": "Reported idea",
+        "Cheap followers": "Reported comment",
+    }
 
     rows = _rows(_queue(client, kind=kind))
 
@@ -209,8 +219,9 @@ def test_queue_filters_by_kind(client, as_moderator, challenge, make_idea, make_
 
 
 @pytest.mark.parametrize("kind", ["everything", "PENDING", "flagged", "<script>"])
-def test_unknown_kind_shows_everything(client, as_moderator, challenge, make_idea, make_user,
-                                       threshold, kind):
+def test_unknown_kind_shows_everything(
+    client, as_moderator, challenge, make_idea, make_user, threshold, kind
+):
     make_idea(challenge, state="pending", title="Waiting idea")
     _flag(make_user(), _comment(make_user(), make_idea(challenge), "Reported comment"))
 
@@ -220,8 +231,9 @@ def test_unknown_kind_shows_everything(client, as_moderator, challenge, make_ide
     assert "<script>" not in page
 
 
-def test_queue_filters_by_challenge(client, as_moderator, agency, challenge, make_idea,
-                                    make_challenge):
+def test_queue_filters_by_challenge(
+    client, as_moderator, agency, challenge, make_idea, make_challenge
+):
     other = make_challenge("open", agency=agency, moderation_mode="pre", title="Services")
     make_idea(challenge, state="pending", title="Shade trees")
     make_idea(other, state="pending", title="Online appointments")
@@ -233,9 +245,9 @@ def test_queue_filters_by_challenge(client, as_moderator, agency, challenge, mak
 
 
 @pytest.mark.parametrize("value", ["abc", "999999", "-1", "", "1e3"])
-def test_unknown_challenge_filter_shows_every_challenge(client, as_moderator, agency,
-                                                         challenge, make_idea,
-                                                         make_challenge, value):
+def test_unknown_challenge_filter_shows_every_challenge(
+    client, as_moderator, agency, challenge, make_idea, make_challenge, value
+):
     other = make_challenge("open", agency=agency, moderation_mode="pre")
     make_idea(challenge, state="pending")
     make_idea(other, state="pending")
@@ -243,8 +255,9 @@ def test_unknown_challenge_filter_shows_every_challenge(client, as_moderator, ag
     assert len(_rows(_queue(client, challenge=value))) == 2
 
 
-def test_challenge_filter_of_another_agency_is_ignored(client, as_moderator, challenge,
-                                                      make_idea, make_challenge):
+def test_challenge_filter_of_another_agency_is_ignored(
+    client, as_moderator, challenge, make_idea, make_challenge
+):
     foreign = make_challenge("open", moderation_mode="pre", title="Foreign challenge")
     make_idea(foreign, state="pending", title="Foreign idea")
     make_idea(challenge, state="pending", title="Own idea")
@@ -255,11 +268,17 @@ def test_challenge_filter_of_another_agency_is_ignored(client, as_moderator, cha
     assert "Foreign idea" not in page and "Foreign challenge" not in page
 
 
-def test_queue_row_shows_what_is_needed_to_decide(client, as_moderator, challenge, make_idea,
-                                                  make_user):
+def test_queue_row_shows_what_is_needed_to_decide(
+    client, as_moderator, challenge, make_idea, make_user
+):
     business = make_user(account_type="business")
-    make_idea(challenge, state="pending", author=business, title="Solar roofs",
-              body="Put **solar panels** on every school roof.")
+    make_idea(
+        challenge,
+        state="pending",
+        author=business,
+        title="Solar roofs",
+        body="Put **solar panels** on every school roof.",
+    )
     make_idea(challenge, state="pending", title="Benches")
 
     page = _queue(client)
@@ -274,8 +293,9 @@ def test_queue_row_shows_what_is_needed_to_decide(client, as_moderator, challeng
     assert "citizen" in _text(_row_for(page, "Benches"))
 
 
-def test_queue_row_shows_the_reasons_of_open_flags(client, as_moderator, challenge, make_idea,
-                                                   make_user, threshold):
+def test_queue_row_shows_the_reasons_of_open_flags(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge, title="Cheap watches")
     _flag(make_user(), idea, "spam")
     _flag(make_user(), idea, "other", "Copied from an advert.")
@@ -287,8 +307,9 @@ def test_queue_row_shows_the_reasons_of_open_flags(client, as_moderator, challen
     assert "Something else : Copied from an advert." in row
 
 
-def test_queue_row_of_a_comment_shows_its_text_and_reports(client, as_moderator, challenge,
-                                                           make_idea, make_user, threshold):
+def test_queue_row_of_a_comment_shows_its_text_and_reports(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge, title="Benches")
     comment = _comment(make_user(account_type="business"), idea, "Visit *our shop* now")
     _flag(make_user(), comment, "spam")
@@ -329,16 +350,16 @@ def test_queue_row_lists_similar_ideas_of_the_same_challenge(
     assert "at the station" not in similar
 
 
-def test_queue_row_without_similar_ideas_lists_none(client, as_moderator, challenge,
-                                                    make_idea):
+def test_queue_row_without_similar_ideas_lists_none(client, as_moderator, challenge, make_idea):
     make_idea(challenge, title="Protected bike lanes")
     make_idea(challenge, state="pending", title="Library open on Sundays")
 
     assert "Similar ideas" not in _queue(client)
 
 
-def test_item_waiting_longer_than_the_target_is_overdue(client, as_moderator, challenge,
-                                                        make_idea):
+def test_item_waiting_longer_than_the_target_is_overdue(
+    client, as_moderator, challenge, make_idea
+):
     late = make_idea(challenge, state="pending", title="Riverside benches")
     make_idea(challenge, state="pending", title="Discount watches")
     _age(late, 49)
@@ -352,8 +373,9 @@ def test_item_waiting_longer_than_the_target_is_overdue(client, as_moderator, ch
     assert "Overdue" not in _text(fresh_row)
 
 
-def test_smaller_target_makes_items_overdue_sooner(client, as_moderator, agency, challenge,
-                                                   make_idea):
+def test_smaller_target_makes_items_overdue_sooner(
+    client, as_moderator, agency, challenge, make_idea
+):
     idea = make_idea(challenge, state="pending", title="Two hours old")
     _age(idea, 2)
     assert "Overdue" not in _text(_row_for(_queue(client), "Two hours old"))
@@ -366,8 +388,9 @@ def test_smaller_target_makes_items_overdue_sooner(client, as_moderator, agency,
     assert "Target: a decision within 1 hour." in _text(page)
 
 
-def test_flagged_comment_past_the_target_is_overdue(client, as_moderator, challenge,
-                                                    make_idea, make_user, threshold):
+def test_flagged_comment_past_the_target_is_overdue(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     comment = _comment(make_user(), make_idea(challenge), "Old report")
     _flag(make_user(), comment)
     _age(comment, 72)
@@ -385,8 +408,9 @@ def test_empty_queue_says_nothing_is_waiting(client, as_moderator, challenge, ma
     assert 'id="bulk-form"' not in page
 
 
-def test_only_pending_ideas_offer_publish_and_selection(client, as_moderator, challenge,
-                                                        make_idea, make_user, threshold):
+def test_only_pending_ideas_offer_publish_and_selection(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     pending = make_idea(challenge, state="pending", title="Riverside benches")
     reported = make_idea(challenge, title="Discount watches")
     _flag(make_user(), reported)
@@ -430,12 +454,12 @@ def test_agency_admin_sets_the_target_through_the_form(client, auth, agency, age
 
 
 @pytest.mark.parametrize("hours", ["0", "721", "-5", "twelve", ""])
-def test_target_out_of_range_is_refused_with_a_message(client, auth, agency, agency_admin,
-                                                       hours):
+def test_target_out_of_range_is_refused_with_a_message(client, auth, agency, agency_admin, hours):
     auth.login("admin@example.org")
 
-    response = client.post("/agencies/city/moderation/target", data={"hours": hours},
-                           follow_redirects=True)
+    response = client.post(
+        "/agencies/city/moderation/target", data={"hours": hours}, follow_redirects=True
+    )
 
     assert "Choose between 1 and 720 hours." in _page(response)
     assert _fresh(type(agency), agency.id).moderation_target_hours == 48
@@ -445,8 +469,9 @@ def test_target_out_of_range_is_refused_with_a_message(client, auth, agency, age
 
 
 def _decide(client, idea_id, action, reason="", **extra):
-    response = client.post(f"/moderation/ideas/{idea_id}/decide",
-                           data={"action": action, "reason": reason, **extra})
+    response = client.post(
+        f"/moderation/ideas/{idea_id}/decide", data={"action": action, "reason": reason, **extra}
+    )
     db.session.expire_all()  # the request changed the rows behind the test's objects
     return response
 
@@ -455,15 +480,19 @@ def _buttons(markup: str) -> list[str]:
     return re.findall(r'<button type="submit" name="action" value="(\w+)"', markup)
 
 
-@pytest.mark.parametrize(("state", "buttons"), [
-    ("pending", ["publish", "reject", "request_changes"]),
-    ("published", ["hide"]),
-    ("hidden", ["restore"]),
-    ("rejected", []),
-    ("changes_requested", []),
-])
-def test_idea_file_offers_the_decisions_its_state_allows(client, as_moderator, challenge,
-                                                         make_idea, state, buttons):
+@pytest.mark.parametrize(
+    ("state", "buttons"),
+    [
+        ("pending", ["publish", "reject", "request_changes"]),
+        ("published", ["hide"]),
+        ("hidden", ["restore"]),
+        ("rejected", []),
+        ("changes_requested", []),
+    ],
+)
+def test_idea_file_offers_the_decisions_its_state_allows(
+    client, as_moderator, challenge, make_idea, state, buttons
+):
     idea = make_idea(challenge, state=state)
 
     page = _page(client.get(f"/moderation/ideas/{idea.id}"))
@@ -474,11 +503,18 @@ def test_idea_file_offers_the_decisions_its_state_allows(client, as_moderator, c
         assert "No moderation decision is possible in this state." in page
 
 
-@pytest.mark.parametrize(("state", "can_merge"), [
-    ("pending", True), ("published", True), ("hidden", True), ("rejected", False),
-])
-def test_idea_file_offers_merging_when_its_state_allows(client, as_moderator, challenge,
-                                                        make_idea, state, can_merge):
+@pytest.mark.parametrize(
+    ("state", "can_merge"),
+    [
+        ("pending", True),
+        ("published", True),
+        ("hidden", True),
+        ("rejected", False),
+    ],
+)
+def test_idea_file_offers_merging_when_its_state_allows(
+    client, as_moderator, challenge, make_idea, state, can_merge
+):
     idea = make_idea(challenge, state=state)
 
     page = _page(client.get(f"/moderation/ideas/{idea.id}"))
@@ -486,8 +522,9 @@ def test_idea_file_offers_merging_when_its_state_allows(client, as_moderator, ch
     assert (f'action="/moderation/ideas/{idea.id}/merge"' in page) is can_merge
 
 
-def test_idea_file_labels_each_field_once(client, as_moderator, challenge, make_idea,
-                                          make_user, threshold):
+def test_idea_file_labels_each_field_once(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge)
     _flag(make_user(), idea)
     _comment(make_user(), idea)
@@ -498,8 +535,9 @@ def test_idea_file_labels_each_field_once(client, as_moderator, challenge, make_
         assert len(re.findall(rf'\sid="{re.escape(target)}"', page)) == 1, target
 
 
-def test_publish_button_publishes_and_returns_to_the_queue(client, as_moderator, challenge,
-                                                          author, make_idea, mailbox):
+def test_publish_button_publishes_and_returns_to_the_queue(
+    client, as_moderator, challenge, author, make_idea, mailbox
+):
     idea = make_idea(challenge, author=author, state="pending", title="Benches")
 
     response = _decide(client, idea.id, "publish", next="/agencies/city/moderation?kind=pending")
@@ -522,9 +560,9 @@ def test_decision_ignores_an_unsafe_next(client, as_moderator, challenge, make_i
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
-def test_reject_without_reason_answers_422_and_changes_nothing(client, as_moderator,
-                                                               challenge, make_idea, mailbox,
-                                                               reason):
+def test_reject_without_reason_answers_422_and_changes_nothing(
+    client, as_moderator, challenge, make_idea, mailbox, reason
+):
     idea = make_idea(challenge, state="pending")
 
     response = _decide(client, idea.id, "reject", reason)
@@ -538,8 +576,9 @@ def test_reject_without_reason_answers_422_and_changes_nothing(client, as_modera
     assert mailbox == []
 
 
-def test_reject_with_reason_is_saved_and_told_to_the_author(client, as_moderator, challenge,
-                                                            author, make_idea, mailbox):
+def test_reject_with_reason_is_saved_and_told_to_the_author(
+    client, as_moderator, challenge, author, make_idea, mailbox
+):
     idea = make_idea(challenge, author=author, state="pending", title="Benches")
 
     response = _decide(client, idea.id, "reject", "Already planned.")
@@ -552,23 +591,28 @@ def test_reject_with_reason_is_saved_and_told_to_the_author(client, as_moderator
     assert "Already planned." in message.get_content()
 
 
-@pytest.mark.parametrize(("state", "action", "reason", "outcome"), [
-    ("pending", "publish", "", "was published"),
-    ("pending", "reject", "Out of scope.", "was rejected"),
-    ("pending", "request_changes", "Add a map.", "was sent back for changes"),
-    ("published", "hide", "Advertising.", "was hidden"),
-    ("hidden", "restore", "", "was published again"),
-])
-def test_each_decision_through_the_file_emails_the_author(client, as_moderator, challenge,
-                                                          author, make_idea, mailbox, state,
-                                                          action, reason, outcome):
+@pytest.mark.parametrize(
+    ("state", "action", "reason", "outcome"),
+    [
+        ("pending", "publish", "", "was published"),
+        ("pending", "reject", "Out of scope.", "was rejected"),
+        ("pending", "request_changes", "Add a map.", "was sent back for changes"),
+        ("published", "hide", "Advertising.", "was hidden"),
+        ("hidden", "restore", "", "was published again"),
+    ],
+)
+def test_each_decision_through_the_file_emails_the_author(
+    client, as_moderator, challenge, author, make_idea, mailbox, state, action, reason, outcome
+):
     idea = make_idea(challenge, author=author, state=state, title="Benches")
 
     assert _decide(client, idea.id, action, reason).status_code == 302
 
     [message] = mailbox
-    assert (message["To"], message["Subject"]) == ("author@example.org",
-                                                   f"Your idea “Benches” {outcome}")
+    assert (message["To"], message["Subject"]) == (
+        "author@example.org",
+        f"Your idea “Benches” {outcome}",
+    )
     assert reason in message.get_content()
 
 
@@ -582,10 +626,12 @@ def test_too_long_reason_answers_422(client, as_moderator, challenge, make_idea)
     assert _fresh(Idea, idea.id).moderation_state == "pending"
 
 
-@pytest.mark.parametrize(("state", "action"), [("published", "publish"), ("rejected", "hide"),
-                                               ("pending", "restore")])
-def test_illegal_decision_answers_422_with_a_clear_message(client, as_moderator, challenge,
-                                                           make_idea, state, action):
+@pytest.mark.parametrize(
+    ("state", "action"), [("published", "publish"), ("rejected", "hide"), ("pending", "restore")]
+)
+def test_illegal_decision_answers_422_with_a_clear_message(
+    client, as_moderator, challenge, make_idea, state, action
+):
     idea = make_idea(challenge, state=state)
 
     response = _decide(client, idea.id, action, "A reason")
@@ -621,8 +667,9 @@ def test_decisions_need_post(client, as_moderator, challenge, make_idea):
     assert client.get(f"/moderation/ideas/{idea.id}/decide").status_code == 405
 
 
-def test_decision_without_csrf_token_is_refused(client, as_moderator, challenge, make_idea,
-                                                csrf_app):
+def test_decision_without_csrf_token_is_refused(
+    client, as_moderator, challenge, make_idea, csrf_app
+):
     idea = make_idea(challenge, state="pending")
 
     response = _decide(client, idea.id, "publish")
@@ -643,9 +690,16 @@ def test_request_changes_sends_the_author_to_edit_and_back_to_the_queue(
     auth.login("author@example.org")
 
     edit_page = _page(client.get(f"/ideas/{idea.id}/edit"))
-    response = client.post(f"/ideas/{idea.id}/edit", data={
-        "title": "Benches in the north district", "body": "Ten benches along the river.",
-        "tags": "", "location": "North district", "submit": "Save changes"})
+    response = client.post(
+        f"/ideas/{idea.id}/edit",
+        data={
+            "title": "Benches in the north district",
+            "body": "Ten benches along the river.",
+            "tags": "",
+            "location": "North district",
+            "submit": "Save changes",
+        },
+    )
 
     assert "Which district do you mean?" in edit_page
     assert response.status_code == 302
@@ -657,14 +711,17 @@ def test_request_changes_sends_the_author_to_edit_and_back_to_the_queue(
     assert "Benches in the north district" in _row_for(_queue(client), "north district")
 
 
-def test_history_lists_every_action_on_the_idea(client, as_moderator, challenge, make_idea,
-                                                make_user, threshold):
+def test_history_lists_every_action_on_the_idea(
+    client, as_moderator, challenge, make_idea, make_user, threshold
+):
     threshold(1)
     idea = make_idea(challenge, state="pending")
     _decide(client, idea.id, "publish")
     comment = _comment(make_user(), idea)
-    client.post(f"/moderation/comments/{comment.id}/decide",
-                data={"action": "hide", "reason": "Rude words."})
+    client.post(
+        f"/moderation/comments/{comment.id}/decide",
+        data={"action": "hide", "reason": "Rude words."},
+    )
     _flag(make_user(), idea)
 
     page = _page(client.get(f"/moderation/ideas/{idea.id}"))
@@ -677,15 +734,13 @@ def test_history_lists_every_action_on_the_idea(client, as_moderator, challenge,
     assert "automatic Hidden automatically after reports published → hidden" in rows[2]
 
 
-def test_history_of_an_idea_without_actions_says_so(client, as_moderator, challenge,
-                                                    make_idea):
+def test_history_of_an_idea_without_actions_says_so(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge, state="pending")
 
     assert "No moderation action yet." in _page(client.get(f"/moderation/ideas/{idea.id}"))
 
 
-def test_history_table_offers_no_way_to_change_it(client, as_moderator, challenge,
-                                                  make_idea):
+def test_history_table_offers_no_way_to_change_it(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge, state="pending")
     _decide(client, idea.id, "publish")
 
@@ -706,8 +761,10 @@ def pair(challenge, author, make_idea):
 
 
 def _merge(client, duplicate_id, target_id, reason=""):
-    response = client.post(f"/moderation/ideas/{duplicate_id}/merge",
-                           data={"target_id": str(target_id), "reason": reason})
+    response = client.post(
+        f"/moderation/ideas/{duplicate_id}/merge",
+        data={"target_id": str(target_id), "reason": reason},
+    )
     db.session.expire_all()
     return response
 
@@ -721,8 +778,9 @@ def test_merge_form_lists_similar_ideas(client, as_moderator, pair):
     assert f"#{target.id}" in merge_section and target.title in merge_section
 
 
-def test_merge_through_the_form_moves_votes_once(client, as_moderator, pair, make_user,
-                                                 make_vote, mailbox):
+def test_merge_through_the_form_moves_votes_once(
+    client, as_moderator, pair, make_user, make_vote, mailbox
+):
     duplicate, target = pair
     both = make_user()
     make_vote(both, duplicate)
@@ -734,19 +792,21 @@ def test_merge_through_the_form_moves_votes_once(client, as_moderator, pair, mak
     assert response.status_code == 302
     stored = _fresh(Idea, duplicate.id)
     assert (stored.moderation_state, stored.merged_into_id) == ("merged", target.id)
-    target_votes = db.session.scalar(
-        select(func.count(Vote.id)).where(Vote.idea_id == target.id))
+    target_votes = db.session.scalar(select(func.count(Vote.id)).where(Vote.idea_id == target.id))
     assert _fresh(Idea, target.id).vote_count == target_votes == 2
     assert [m["To"] for m in mailbox] == ["author@example.org"]
     assert "The ideas are merged." in _page(client.get(response.headers["Location"]))
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "Enter the number of the idea."),
-    ("abc", "Enter the number of the idea."),
-    ("0", "Enter the number of the idea."),
-    ("99999", "There is no idea with this number."),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Enter the number of the idea."),
+        ("abc", "Enter the number of the idea."),
+        ("0", "Enter the number of the idea."),
+        ("99999", "There is no idea with this number."),
+    ],
+)
 def test_merge_with_a_bad_number_answers_422(client, as_moderator, pair, value, message):
     duplicate, _ = pair
 
@@ -757,8 +817,9 @@ def test_merge_with_a_bad_number_answers_422(client, as_moderator, pair, value, 
     assert _fresh(Idea, duplicate.id).moderation_state == "published"
 
 
-def test_merge_into_an_unpublished_idea_answers_422(client, as_moderator, challenge, pair,
-                                                    make_idea):
+def test_merge_into_an_unpublished_idea_answers_422(
+    client, as_moderator, challenge, pair, make_idea
+):
     duplicate, _ = pair
     pending = make_idea(challenge, state="pending")
 
@@ -766,13 +827,13 @@ def test_merge_into_an_unpublished_idea_answers_422(client, as_moderator, challe
 
     assert response.status_code == 422
     assert _field_error(_page(response), "target_id") == (
-        "Ideas can only be merged into a published idea.")
+        "Ideas can only be merged into a published idea."
+    )
     assert _fresh(Idea, duplicate.id).moderation_state == "published"
     assert _records() == []
 
 
-def test_merge_into_an_idea_of_another_agency_answers_422(client, as_moderator, pair,
-                                                          make_idea):
+def test_merge_into_an_idea_of_another_agency_answers_422(client, as_moderator, pair, make_idea):
     duplicate, _ = pair
     foreign = make_idea()
 
@@ -780,7 +841,8 @@ def test_merge_into_an_idea_of_another_agency_answers_422(client, as_moderator, 
 
     assert response.status_code == 422
     assert _field_error(_page(response), "target_id") == (
-        "Choose another idea of the same challenge.")
+        "Choose another idea of the same challenge."
+    )
     assert _fresh(Idea, duplicate.id).merged_into_id is None
 
 
@@ -831,20 +893,26 @@ def test_idea_file_lists_open_reports(client, as_moderator, reported_idea):
 
 
 def test_dismiss_reports_restores_the_idea(client, as_moderator, reported_idea, mailbox):
-    response = client.post(f"/moderation/ideas/{reported_idea.id}/dismiss-flags",
-                           data={"reason": "Not spam: a watch repair café."})
+    response = client.post(
+        f"/moderation/ideas/{reported_idea.id}/dismiss-flags",
+        data={"reason": "Not spam: a watch repair café."},
+    )
 
     assert response.status_code == 302
     stored = _fresh(Idea, reported_idea.id)
     assert (stored.moderation_state, stored.open_flag_count, stored.queued_at) == (
-        "published", 0, None)
+        "published",
+        0,
+        None,
+    )
     assert [m["To"] for m in mailbox] == ["author@example.org"]
     assert "Cheap watches" not in _queue(client)
 
 
 def test_dismiss_reports_without_reason_answers_422(client, as_moderator, reported_idea):
-    response = client.post(f"/moderation/ideas/{reported_idea.id}/dismiss-flags",
-                           data={"reason": ""})
+    response = client.post(
+        f"/moderation/ideas/{reported_idea.id}/dismiss-flags", data={"reason": ""}
+    )
 
     assert response.status_code == 422
     assert "A reason is required." in _text(_page(response))
@@ -852,22 +920,28 @@ def test_dismiss_reports_without_reason_answers_422(client, as_moderator, report
 
 
 def test_uphold_reports_keeps_the_idea_hidden(client, as_moderator, reported_idea, mailbox):
-    response = client.post(f"/moderation/ideas/{reported_idea.id}/uphold-flags",
-                           data={"reason": "Advertising."})
+    response = client.post(
+        f"/moderation/ideas/{reported_idea.id}/uphold-flags", data={"reason": "Advertising."}
+    )
 
     assert response.status_code == 302
     stored = _fresh(Idea, reported_idea.id)
     assert (stored.moderation_state, stored.moderation_reason, stored.open_flag_count) == (
-        "hidden", "Advertising.", 0)
+        "hidden",
+        "Advertising.",
+        0,
+    )
     assert [m["Subject"] for m in mailbox] == ["Your idea “Cheap watches” was hidden"]
 
 
-def test_dismissing_reports_that_are_closed_answers_422(client, as_moderator, challenge,
-                                                        make_idea):
+def test_dismissing_reports_that_are_closed_answers_422(
+    client, as_moderator, challenge, make_idea
+):
     idea = make_idea(challenge, state="hidden")
 
-    response = client.post(f"/moderation/ideas/{idea.id}/dismiss-flags",
-                           data={"reason": "Nothing."})
+    response = client.post(
+        f"/moderation/ideas/{idea.id}/dismiss-flags", data={"reason": "Nothing."}
+    )
 
     assert response.status_code == 422
     assert "There are no open reports to decide on." in _text(_page(response))
@@ -879,8 +953,9 @@ def test_dismissing_reports_that_are_closed_answers_422(client, as_moderator, ch
 def test_risk_form_marks_a_risk_shown_on_the_file(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
-    response = client.post(f"/moderation/ideas/{idea.id}/risks",
-                           data={"kind": "safety", "note": "Busy road."})
+    response = client.post(
+        f"/moderation/ideas/{idea.id}/risks", data={"kind": "safety", "note": "Busy road."}
+    )
 
     assert response.status_code == 302
     [risk] = db.session.scalars(select(RiskFlag)).all()
@@ -893,8 +968,9 @@ def test_risk_form_marks_a_risk_shown_on_the_file(client, as_moderator, challeng
 def test_risk_without_note_answers_422(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
-    response = client.post(f"/moderation/ideas/{idea.id}/risks",
-                           data={"kind": "safety", "note": ""})
+    response = client.post(
+        f"/moderation/ideas/{idea.id}/risks", data={"kind": "safety", "note": ""}
+    )
 
     assert response.status_code == 422
     assert _field_error(_page(response), "note") == "Describe the risk."
@@ -904,8 +980,9 @@ def test_risk_without_note_answers_422(client, as_moderator, challenge, make_ide
 def test_unknown_risk_kind_answers_422(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
-    response = client.post(f"/moderation/ideas/{idea.id}/risks",
-                           data={"kind": "financial", "note": "Costly."})
+    response = client.post(
+        f"/moderation/ideas/{idea.id}/risks", data={"kind": "financial", "note": "Costly."}
+    )
 
     assert response.status_code == 422
     assert db.session.scalar(select(func.count(RiskFlag.id))) == 0
@@ -923,8 +1000,7 @@ def test_clear_risk_button_removes_it(client, as_moderator, challenge, make_idea
     assert "No risk is marked." in _page(client.get(f"/moderation/ideas/{idea.id}"))
 
 
-def test_clearing_a_risk_that_is_not_set_answers_422(client, as_moderator, challenge,
-                                                     make_idea):
+def test_clearing_a_risk_that_is_not_set_answers_422(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
     response = client.post(f"/moderation/ideas/{idea.id}/risks/nonsense/clear")
@@ -946,14 +1022,15 @@ def test_risks_are_not_shown_on_the_public_page(client, as_moderator, challenge,
 
 
 def _decide_comment(client, comment_id, action, reason="", **extra):
-    response = client.post(f"/moderation/comments/{comment_id}/decide",
-                           data={"action": action, "reason": reason, **extra})
+    response = client.post(
+        f"/moderation/comments/{comment_id}/decide",
+        data={"action": action, "reason": reason, **extra},
+    )
     db.session.expire_all()
     return response
 
 
-def test_hide_comment_from_the_file(client, as_moderator, challenge, make_idea, author,
-                                    mailbox):
+def test_hide_comment_from_the_file(client, as_moderator, challenge, make_idea, author, mailbox):
     idea = make_idea(challenge)
     comment = _comment(author, idea, "Rude words")
 
@@ -967,9 +1044,9 @@ def test_hide_comment_from_the_file(client, as_moderator, challenge, make_idea, 
     assert "Decision on the comment saved." in _page(client.get(response.headers["Location"]))
 
 
-def test_hide_comment_without_reason_is_refused_with_a_message(client, as_moderator,
-                                                               challenge, make_idea,
-                                                               make_user):
+def test_hide_comment_without_reason_is_refused_with_a_message(
+    client, as_moderator, challenge, make_idea, make_user
+):
     comment = _comment(make_user(), make_idea(challenge))
 
     response = _decide_comment(client, comment.id, "hide", "")
@@ -977,7 +1054,8 @@ def test_hide_comment_without_reason_is_refused_with_a_message(client, as_modera
     assert response.status_code == 302
     assert _fresh(Comment, comment.id).is_hidden is False
     assert "A reason is required for this decision." in _page(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
 
 
 def test_restore_comment_from_the_file(client, as_moderator, challenge, make_idea, make_user):
@@ -999,10 +1077,10 @@ def reported_comment(challenge, author, make_idea, make_user, threshold):
     return comment
 
 
-def test_dismiss_comment_reports_from_the_queue(client, as_moderator, reported_comment,
-                                                mailbox):
-    response = _decide_comment(client, reported_comment.id, "dismiss_flags", "Not spam.",
-                               next="/agencies/city/moderation")
+def test_dismiss_comment_reports_from_the_queue(client, as_moderator, reported_comment, mailbox):
+    response = _decide_comment(
+        client, reported_comment.id, "dismiss_flags", "Not spam.", next="/agencies/city/moderation"
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/agencies/city/moderation"
@@ -1011,14 +1089,12 @@ def test_dismiss_comment_reports_from_the_queue(client, as_moderator, reported_c
     assert [m["To"] for m in mailbox] == ["author@example.org"]
 
 
-def test_uphold_comment_reports_from_the_queue(client, as_moderator, reported_comment,
-                                               mailbox):
+def test_uphold_comment_reports_from_the_queue(client, as_moderator, reported_comment, mailbox):
     response = _decide_comment(client, reported_comment.id, "uphold_flags", "Spam.")
 
     assert response.status_code == 302
     stored = _fresh(Comment, reported_comment.id)
-    assert (stored.is_hidden, stored.hidden_reason, stored.open_flag_count) == (
-        True, "Spam.", 0)
+    assert (stored.is_hidden, stored.hidden_reason, stored.open_flag_count) == (True, "Spam.", 0)
     assert [m["Subject"] for m in mailbox] == ["Your comment was hidden"]
     assert "Nothing is waiting." in _queue(client)
 
@@ -1037,20 +1113,23 @@ def test_unknown_comment_decision_changes_nothing(client, as_moderator, reported
     stored = _fresh(Comment, reported_comment.id)
     assert (stored.is_hidden, stored.open_flag_count) == (True, 3)
     assert "This comment cannot be changed that way now." in _page(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
 
 
 # --- bulk decisions ---------------------------------------------------------------------
 
 
 def _bulk(client, ids, action, reason=""):
-    return client.post("/agencies/city/moderation/bulk",
-                       data={"idea_ids": [str(i) for i in ids], "action": action,
-                             "reason": reason})
+    return client.post(
+        "/agencies/city/moderation/bulk",
+        data={"idea_ids": [str(i) for i in ids], "action": action, "reason": reason},
+    )
 
 
-def test_bulk_publish_publishes_the_selected_ideas(client, as_moderator, challenge,
-                                                   make_idea, mailbox):
+def test_bulk_publish_publishes_the_selected_ideas(
+    client, as_moderator, challenge, make_idea, mailbox
+):
     first, second, unselected = (make_idea(challenge, state="pending") for _ in range(3))
 
     response = _bulk(client, [first.id, second.id], "publish")
@@ -1063,20 +1142,19 @@ def test_bulk_publish_publishes_the_selected_ideas(client, as_moderator, challen
     assert "2 ideas decided." in _page(client.get("/agencies/city/moderation"))
 
 
-def test_bulk_reject_gives_everyone_the_same_reason(client, as_moderator, challenge,
-                                                    make_idea):
+def test_bulk_reject_gives_everyone_the_same_reason(client, as_moderator, challenge, make_idea):
     first, second = (make_idea(challenge, state="pending") for _ in range(2))
 
     _bulk(client, [first.id, second.id], "reject", "Out of scope.")
 
     for idea_id in (first.id, second.id):
         stored = _fresh(Idea, idea_id)
-        assert (stored.moderation_state, stored.moderation_reason) == ("rejected",
-                                                                       "Out of scope.")
+        assert (stored.moderation_state, stored.moderation_reason) == ("rejected", "Out of scope.")
 
 
-def test_bulk_reject_without_reason_is_refused(client, as_moderator, challenge, make_idea,
-                                               mailbox):
+def test_bulk_reject_without_reason_is_refused(
+    client, as_moderator, challenge, make_idea, mailbox
+):
     first, second = (make_idea(challenge, state="pending") for _ in range(2))
 
     response = _bulk(client, [first.id, second.id], "reject", "")
@@ -1085,11 +1163,13 @@ def test_bulk_reject_without_reason_is_refused(client, as_moderator, challenge, 
     assert {_fresh(Idea, i).moderation_state for i in (first.id, second.id)} == {"pending"}
     assert _records() == [] and mailbox == []
     assert "A reason is required for this decision." in _page(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
 
 
-def test_bulk_ignores_ideas_of_another_agency(client, as_moderator, challenge, make_idea,
-                                              make_challenge):
+def test_bulk_ignores_ideas_of_another_agency(
+    client, as_moderator, challenge, make_idea, make_challenge
+):
     own = make_idea(challenge, state="pending")
     foreign = make_idea(make_challenge("open", moderation_mode="pre"), state="pending")
 
@@ -1124,8 +1204,9 @@ def test_bulk_refuses_other_decisions(client, as_moderator, challenge, make_idea
 def test_bulk_ignores_malformed_ids(client, as_moderator, challenge, make_idea, value):
     idea = make_idea(challenge, state="pending")
 
-    response = client.post("/agencies/city/moderation/bulk",
-                           data={"idea_ids": [value], "action": "publish"})
+    response = client.post(
+        "/agencies/city/moderation/bulk", data={"idea_ids": [value], "action": "publish"}
+    )
 
     assert response.status_code == 302
     assert _fresh(Idea, idea.id).moderation_state == "pending"
@@ -1150,7 +1231,12 @@ def test_report_page_shows_the_reasons(client, reporter, challenge, make_idea):
     page = _page(response)
     assert "Report this idea" in page
     assert set(re.findall(r'name="reason"[^>]*value="(\w+)"', page)) == {
-        "spam", "offensive", "personal_data", "off_topic", "other"}
+        "spam",
+        "offensive",
+        "personal_data",
+        "off_topic",
+        "other",
+    }
 
 
 def test_report_is_stored_and_thanked(client, reporter, challenge, make_idea, threshold):
@@ -1165,8 +1251,9 @@ def test_report_is_stored_and_thanked(client, reporter, challenge, make_idea, th
     assert "A moderator will look at your report." in _page(client.get(f"/ideas/{idea.id}"))
 
 
-def test_second_report_by_the_same_person_is_refused(client, reporter, challenge, make_idea,
-                                                     threshold):
+def test_second_report_by_the_same_person_is_refused(
+    client, reporter, challenge, make_idea, threshold
+):
     idea = make_idea(challenge)
     client.post(f"/ideas/{idea.id}/flag", data={"reason": "spam"})
 
@@ -1207,14 +1294,14 @@ def test_report_with_an_unlisted_reason_answers_422(client, reporter, challenge,
     assert db.session.scalar(select(func.count(Flag.id))) == 0
 
 
-def test_comment_report_page_reports_the_comment(client, reporter, challenge, make_idea,
-                                                 make_user, threshold):
+def test_comment_report_page_reports_the_comment(
+    client, reporter, challenge, make_idea, make_user, threshold
+):
     idea = make_idea(challenge)
     comment = _comment(make_user(), idea, "Rude words")
 
     page = _page(client.get(f"/comments/{comment.id}/flag"))
-    response = client.post(f"/comments/{comment.id}/flag",
-                           data={"reason": "personal_data"})
+    response = client.post(f"/comments/{comment.id}/flag", data={"reason": "personal_data"})
 
     assert "Report this comment" in page
     assert response.status_code == 302
@@ -1226,8 +1313,10 @@ def test_comment_report_page_reports_the_comment(client, reporter, challenge, ma
 def test_own_idea_cannot_be_reported(client, reporter, challenge, make_idea):
     idea = make_idea(challenge, author=reporter)
 
-    for response in (client.get(f"/ideas/{idea.id}/flag"),
-                     client.post(f"/ideas/{idea.id}/flag", data={"reason": "spam"})):
+    for response in (
+        client.get(f"/ideas/{idea.id}/flag"),
+        client.post(f"/ideas/{idea.id}/flag", data={"reason": "spam"}),
+    ):
         assert response.status_code == 403
         assert "You cannot report your own contribution." in _page(response)
     assert db.session.scalar(select(func.count(Flag.id))) == 0
@@ -1243,8 +1332,7 @@ def test_own_comment_cannot_be_reported(client, reporter, challenge, make_idea):
 
 
 @pytest.mark.parametrize("state", ["pending", "hidden", "rejected", "withdrawn"])
-def test_idea_others_cannot_see_cannot_be_reported(client, reporter, challenge, make_idea,
-                                                   state):
+def test_idea_others_cannot_see_cannot_be_reported(client, reporter, challenge, make_idea, state):
     idea = make_idea(challenge, state=state)
 
     assert client.get(f"/ideas/{idea.id}/flag").status_code == 404
@@ -1261,8 +1349,9 @@ def test_merged_idea_cannot_be_reported(client, reporter, challenge, make_idea):
     assert "This content is not public." in _page(response)
 
 
-def test_hidden_comment_cannot_be_reported(client, reporter, moderator, challenge, make_idea,
-                                           make_user):
+def test_hidden_comment_cannot_be_reported(
+    client, reporter, moderator, challenge, make_idea, make_user
+):
     comment = _comment(make_user(), make_idea(challenge))
     services.moderate_comment(moderator, comment, "hide", "Rude.")
     db.session.commit()
@@ -1299,8 +1388,7 @@ def test_unknown_content_report_answers_404(client, reporter):
     assert client.get("/comments/999999/flag").status_code == 404
 
 
-def test_third_report_hides_the_idea(client, reporter, challenge, make_idea, make_user,
-                                     threshold):
+def test_third_report_hides_the_idea(client, reporter, challenge, make_idea, make_user, threshold):
     idea = make_idea(challenge)
     for _ in range(2):
         _flag(make_user(), idea)
@@ -1313,8 +1401,7 @@ def test_third_report_hides_the_idea(client, reporter, challenge, make_idea, mak
 # --- what each person is shown ----------------------------------------------------------
 
 
-def test_moderate_link_is_shown_to_the_agencys_staff(client, as_moderator, challenge,
-                                                     make_idea):
+def test_moderate_link_is_shown_to_the_agencys_staff(client, as_moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
     page = _page(client.get(f"/ideas/{idea.id}"))
@@ -1329,9 +1416,9 @@ def test_moderate_link_is_hidden_from_citizens(client, reporter, challenge, make
     assert "Moderate this idea" not in _page(client.get(f"/ideas/{idea.id}"))
 
 
-def test_moderate_link_is_hidden_from_staff_of_another_agency(client, auth, challenge,
-                                                              make_idea, make_user,
-                                                              make_agency):
+def test_moderate_link_is_hidden_from_staff_of_another_agency(
+    client, auth, challenge, make_idea, make_user, make_agency
+):
     outsider = make_user("outsider@example.org")
     make_agency(members=[(outsider, "moderator")])
     auth.login("outsider@example.org")
@@ -1346,8 +1433,9 @@ def test_moderate_link_is_hidden_from_visitors(client, challenge, make_idea):
     assert "Moderate this idea" not in _page(client.get(f"/ideas/{idea.id}"))
 
 
-def test_report_links_are_shown_to_signed_in_readers(client, reporter, challenge, make_idea,
-                                                     make_user):
+def test_report_links_are_shown_to_signed_in_readers(
+    client, reporter, challenge, make_idea, make_user
+):
     idea = make_idea(challenge)
     comment = _comment(make_user(), idea)
 
@@ -1373,8 +1461,9 @@ def test_report_link_is_hidden_from_the_author(client, reporter, challenge, make
     assert "/flag" not in _page(client.get(f"/ideas/{idea.id}"))
 
 
-def test_report_link_is_hidden_from_unverified_people(client, auth, challenge, make_idea,
-                                                      make_user):
+def test_report_link_is_hidden_from_unverified_people(
+    client, auth, challenge, make_idea, make_user
+):
     make_user("new@example.org", verified=False)
     auth.login("new@example.org")
     idea = make_idea(challenge)
@@ -1382,8 +1471,9 @@ def test_report_link_is_hidden_from_unverified_people(client, auth, challenge, m
     assert "Report this idea" not in _page(client.get(f"/ideas/{idea.id}"))
 
 
-def test_hidden_comment_offers_no_report_link(client, reporter, moderator, challenge,
-                                              make_idea, make_user):
+def test_hidden_comment_offers_no_report_link(
+    client, reporter, moderator, challenge, make_idea, make_user
+):
     idea = make_idea(challenge)
     comment = _comment(make_user(), idea)
     services.moderate_comment(moderator, comment, "hide", "Rude.")
@@ -1395,8 +1485,9 @@ def test_hidden_comment_offers_no_report_link(client, reporter, moderator, chall
 # --- what authors see -------------------------------------------------------------------
 
 
-def test_author_sees_state_and_reason_on_their_profile(client, auth, as_moderator, challenge,
-                                                       author, make_idea):
+def test_author_sees_state_and_reason_on_their_profile(
+    client, auth, as_moderator, challenge, author, make_idea
+):
     rejected = make_idea(challenge, author=author, state="pending", title="Benches")
     changes = make_idea(challenge, author=author, state="pending", title="Fountains")
     make_idea(challenge, author=author, state="pending", title="Still waiting")
@@ -1407,8 +1498,10 @@ def test_author_sees_state_and_reason_on_their_profile(client, auth, as_moderato
 
     page = _page(client.get("/account/"))
 
-    items = {_text(item).split(" ")[0]: _text(item)
-             for item in re.findall(r'<li class="my-idea">(.*?)</li>', page, re.S)}
+    items = {
+        _text(item).split(" ")[0]: _text(item)
+        for item in re.findall(r'<li class="my-idea">(.*?)</li>', page, re.S)
+    }
     assert "Rejected" in items["Benches"]
     assert "Moderator's note: Already planned for next year." in items["Benches"]
     assert "Changes requested" in items["Fountains"]
@@ -1417,8 +1510,9 @@ def test_author_sees_state_and_reason_on_their_profile(client, auth, as_moderato
     assert "Moderator's note" not in items["Still"]
 
 
-def test_author_sees_the_moderators_note_on_their_idea(client, auth, as_moderator, challenge,
-                                                       author, make_idea):
+def test_author_sees_the_moderators_note_on_their_idea(
+    client, auth, as_moderator, challenge, author, make_idea
+):
     idea = make_idea(challenge, author=author, state="pending")
     _decide(client, idea.id, "reject", "Out of scope.")
     auth.logout()

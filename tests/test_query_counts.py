@@ -18,10 +18,16 @@ def make_people(count: int) -> list[User]:
     people = []
     for _ in range(count):
         number = next(_numbers)
-        people.append(User(email=f"someone{number}@example.org", display_name=f"Someone {number}",
-                           password_hash="!", email_verified_at=now_utc(),
-                           account_type="business" if number % 2 else "citizen",
-                           organisation_name=f"Firm {number}" if number % 2 else None))
+        people.append(
+            User(
+                email=f"someone{number}@example.org",
+                display_name=f"Someone {number}",
+                password_hash="!",
+                email_verified_at=now_utc(),
+                account_type="business" if number % 2 else "citizen",
+                organisation_name=f"Firm {number}" if number % 2 else None,
+            )
+        )
     db.session.add_all(people)
     db.session.commit()
     return people
@@ -56,9 +62,13 @@ def challenge_with_ideas(make_challenge, make_idea, voter):
         authors = make_people(count)
         commenters = make_people(2)
         for number, author in enumerate(authors):
-            idea = make_idea(challenge, author=author, title=f"Idea {number}",
-                             body=f"**Idea** number {number}, see https://example.org",
-                             tags=_tags(f"topic-{number}", "shared"))
+            idea = make_idea(
+                challenge,
+                author=author,
+                title=f"Idea {number}",
+                body=f"**Idea** number {number}, see https://example.org",
+                tags=_tags(f"topic-{number}", "shared"),
+            )
             for commenter in commenters:
                 add_comment(commenter, idea, f"I agree with idea {number}.")
             cast_vote(commenters[0], idea)

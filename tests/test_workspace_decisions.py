@@ -24,8 +24,11 @@ def text_of(response) -> str:
 
 
 def field_error(response, field_id: str) -> str:
-    match = re.search(rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
-                      response.get_data(as_text=True), re.S)
+    match = re.search(
+        rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
+        response.get_data(as_text=True),
+        re.S,
+    )
     if match is None:
         return ""
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split()))
@@ -40,34 +43,62 @@ def snapshot(idea: Idea) -> tuple:
     idea = stored(idea)
     events = db.session.execute(
         select(PipelineEvent.stage, PipelineEvent.note, PipelineEvent.external_ref)
-        .where(PipelineEvent.idea_id == idea.id).order_by(PipelineEvent.id)
+        .where(PipelineEvent.idea_id == idea.id)
+        .order_by(PipelineEvent.id)
     ).all()
     audit = db.session.scalars(select(ModerationAction.id).order_by(ModerationAction.id)).all()
-    return (idea.moderation_state, idea.decision, idea.decision_response, idea.decided_at,
-            idea.pipeline_stage, idea.external_ref, events, audit)
+    return (
+        idea.moderation_state,
+        idea.decision,
+        idea.decision_response,
+        idea.decided_at,
+        idea.pipeline_stage,
+        idea.external_ref,
+        events,
+        audit,
+    )
 
 
 def audit_trail(idea: Idea) -> list[tuple]:
     db.session.expire_all()
-    return [tuple(row) for row in db.session.execute(
-        select(ModerationAction.action, ModerationAction.from_state, ModerationAction.to_state,
-               ModerationAction.reason, ModerationAction.actor_id, ModerationAction.agency_id)
-        .where(ModerationAction.idea_id == idea.id).order_by(ModerationAction.id)
-    )]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(
+                ModerationAction.action,
+                ModerationAction.from_state,
+                ModerationAction.to_state,
+                ModerationAction.reason,
+                ModerationAction.actor_id,
+                ModerationAction.agency_id,
+            )
+            .where(ModerationAction.idea_id == idea.id)
+            .order_by(ModerationAction.id)
+        )
+    ]
 
 
 @pytest.fixture
 def world(make_user, make_agency, make_challenge, make_idea, make_vote):
     admin = make_user("alex@example.org", display_name="Alex Agency")
     moderator = make_user("morgan@example.org")
-    agency = make_agency("city", name="City of Example",
-                         members=[(admin, "admin"), (moderator, "moderator")])
+    agency = make_agency(
+        "city", name="City of Example", members=[(admin, "admin"), (moderator, "moderator")]
+    )
     challenge = make_challenge("open", agency=agency, title="Greener city")
     author = make_user("ada@example.org", display_name="Ada Author")
     idea = make_idea(challenge, author=author, title="Fruit trees")
-    return SimpleNamespace(admin=admin, moderator=moderator, agency=agency,
-                           challenge=challenge, author=author, idea=idea,
-                           make_user=make_user, make_idea=make_idea, make_vote=make_vote)
+    return SimpleNamespace(
+        admin=admin,
+        moderator=moderator,
+        agency=agency,
+        challenge=challenge,
+        author=author,
+        idea=idea,
+        make_user=make_user,
+        make_idea=make_idea,
+        make_vote=make_vote,
+    )
 
 
 @pytest.fixture
@@ -76,13 +107,16 @@ def as_admin(auth, world):
 
 
 def decide(client, idea, action="accept", response=RESPONSE):
-    return client.post(f"/agencies/city/ideas/{idea.id}/decision",
-                       data={"action": action, "response": response})
+    return client.post(
+        f"/agencies/city/ideas/{idea.id}/decision", data={"action": action, "response": response}
+    )
 
 
 def move(client, idea, stage, note="", external_ref=""):
-    return client.post(f"/agencies/city/ideas/{idea.id}/stage",
-                       data={"stage": stage, "note": note, "external_ref": external_ref})
+    return client.post(
+        f"/agencies/city/ideas/{idea.id}/stage",
+        data={"stage": stage, "note": note, "external_ref": external_ref},
+    )
 
 
 def accepted(client, idea):
@@ -104,9 +138,14 @@ def test_decision_page_offers_the_three_decisions(client, as_admin, world):
     assert "Publish the decision" in body
 
 
-@pytest.mark.parametrize(("action", "decision"), [
-    ("shortlist", "shortlisted"), ("accept", "accepted"), ("decline", "declined"),
-])
+@pytest.mark.parametrize(
+    ("action", "decision"),
+    [
+        ("shortlist", "shortlisted"),
+        ("accept", "accepted"),
+        ("decline", "declined"),
+    ],
+)
 def test_decision_is_stored_with_its_response(client, as_admin, world, action, decision):
     response = decide(client, world.idea, action)
 
@@ -141,12 +180,15 @@ def test_shortlisted_idea_can_then_be_accepted(client, as_admin, world):
 
     assert response.status_code == 302
     assert (stored(world.idea).decision, stored(world.idea).pipeline_stage) == (
-        "accepted", "backlog")
+        "accepted",
+        "backlog",
+    )
 
 
 @pytest.mark.parametrize("response", ["", "   \n  "])
-def test_decision_without_response_is_refused_next_to_the_field(client, as_admin, world,
-                                                                mailbox, response):
+def test_decision_without_response_is_refused_next_to_the_field(
+    client, as_admin, world, mailbox, response
+):
     before = snapshot(world.idea)
 
     answer = decide(client, world.idea, "accept", response)
@@ -160,8 +202,9 @@ def test_decision_without_response_is_refused_next_to_the_field(client, as_admin
 def test_decision_without_a_choice_is_refused(client, as_admin, world):
     before = snapshot(world.idea)
 
-    answer = client.post(f"/agencies/city/ideas/{world.idea.id}/decision",
-                         data={"response": RESPONSE})
+    answer = client.post(
+        f"/agencies/city/ideas/{world.idea.id}/decision", data={"response": RESPONSE}
+    )
 
     assert answer.status_code == 422
     assert "Choose a decision." in field_error(answer, "action")
@@ -189,8 +232,9 @@ def test_overlong_response_is_refused(client, as_admin, world):
 
 @pytest.mark.parametrize(("first", "label"), [("accept", "Accepted"), ("decline", "Declined")])
 @pytest.mark.parametrize("second", ["shortlist", "accept", "decline"])
-def test_deciding_twice_is_refused_with_a_message(client, as_admin, world, mailbox, first,
-                                                  label, second):
+def test_deciding_twice_is_refused_with_a_message(
+    client, as_admin, world, mailbox, first, label, second
+):
     decide(client, world.idea, first)
     before = snapshot(world.idea)
     mailbox.clear()
@@ -250,8 +294,7 @@ def test_shortlisted_idea_is_offered_accept_and_decline(client, as_admin, world)
     assert "Publish the decision" in body
 
 
-def test_idea_of_another_agency_is_not_found(client, as_admin, world, make_agency,
-                                            make_challenge):
+def test_idea_of_another_agency_is_not_found(client, as_admin, world, make_agency, make_challenge):
     theirs = world.make_idea(make_challenge("open", agency=make_agency("harbour")))
     before = snapshot(theirs)
 
@@ -304,7 +347,8 @@ def test_public_page_shows_the_pipeline_history(client, as_admin, world, auth):
     events = stored(world.idea).pipeline_events
     assert [date for _, date in items] == [e.created_at.isoformat() for e in events]
     assert history.index("Sites chosen with the parks team.") < history.index(
-        "A first tree is planted.")
+        "A first tree is planted."
+    )
     assert "We will plant <strong>twenty trees</strong>" in history
 
 
@@ -359,7 +403,11 @@ def test_moving_forward_stores_the_stage_note_and_reference(client, as_admin, wo
     assert idea.external_ref == "CITY-42"
     last = idea.pipeline_events[-1]
     assert (last.stage, last.note, last.external_ref, last.actor_id) == (
-        "concept", "Sites chosen.", "CITY-42", world.admin.id)
+        "concept",
+        "Sites chosen.",
+        "CITY-42",
+        world.admin.id,
+    )
 
 
 def test_moving_says_the_stage_is_public(client, as_admin, world):
@@ -405,12 +453,19 @@ def test_discontinuing_works_from_any_stage_not_final(client, as_admin, world, s
         assert stored(world.idea).pipeline_stage == "discontinued"
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    ("concept", "backlog"), ("validation", "concept"), ("concept", "concept"),
-    ("implemented", "deployment"), ("discontinued", "concept"),
-])
-def test_moving_backwards_is_refused_and_changes_nothing(client, as_admin, world, mailbox,
-                                                        current, target):
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        ("concept", "backlog"),
+        ("validation", "concept"),
+        ("concept", "concept"),
+        ("implemented", "deployment"),
+        ("discontinued", "concept"),
+    ],
+)
+def test_moving_backwards_is_refused_and_changes_nothing(
+    client, as_admin, world, mailbox, current, target
+):
     accepted(client, world.idea)
     move(client, world.idea, current)
     before = snapshot(world.idea)
@@ -436,11 +491,16 @@ def test_moving_an_idea_not_accepted_is_refused(client, as_admin, world):
     assert snapshot(world.idea) == before
 
 
-@pytest.mark.parametrize("data", [
-    {"stage": "done"}, {"stage": ""}, {},
-    {"stage": "concept", "external_ref": "x" * 121},
-    {"stage": "concept", "note": "x" * 2001},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"stage": "done"},
+        {"stage": ""},
+        {},
+        {"stage": "concept", "external_ref": "x" * 121},
+        {"stage": "concept", "note": "x" * 2001},
+    ],
+)
 def test_bad_stage_form_is_refused(client, as_admin, world, data):
     accepted(client, world.idea)
     before = snapshot(world.idea)
@@ -457,9 +517,16 @@ def test_bad_stage_form_is_refused(client, as_admin, world, data):
 def opt_in(client, auth, email: str, display_name: str) -> None:
     """Ask for decision e-mails through the profile form, as a person would."""
     auth.login(email)
-    response = client.post("/account/", data={
-        "display_name": display_name, "organisation_name": "", "locale": "",
-        "timezone": "", "email_on_decisions": "y"})
+    response = client.post(
+        "/account/",
+        data={
+            "display_name": display_name,
+            "organisation_name": "",
+            "locale": "",
+            "timezone": "",
+            "email_on_decisions": "y",
+        },
+    )
     assert response.status_code == 302
     auth.logout()
 
@@ -510,14 +577,17 @@ def test_every_decision_is_emailed(client, auth, world, voters, mailbox):
     decide(client, world.idea, "accept", "Doing it.")
 
     assert [m["Subject"] for m in mailbox if m["To"] == "vera@example.org"] == [
-        "Decision on “Fruit trees”: Shortlisted", "Decision on “Fruit trees”: Accepted"]
+        "Decision on “Fruit trees”: Shortlisted",
+        "Decision on “Fruit trees”: Accepted",
+    ]
 
 
-def test_voters_who_opted_out_again_get_no_decision_email(client, auth, world, voters,
-                                                         mailbox):
+def test_voters_who_opted_out_again_get_no_decision_email(client, auth, world, voters, mailbox):
     auth.login("vera@example.org")
-    client.post("/account/", data={"display_name": "Vera Voter", "organisation_name": "",
-                                   "locale": "", "timezone": ""})
+    client.post(
+        "/account/",
+        data={"display_name": "Vera Voter", "organisation_name": "", "locale": "", "timezone": ""},
+    )
     auth.logout()
     auth.login("alex@example.org")
 
@@ -574,14 +644,20 @@ def test_stage_move_is_emailed_to_the_author(client, as_admin, world, mailbox):
 # --- audit trail -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("action", "target"), [
-    ("shortlist", "shortlisted"), ("accept", "accepted"), ("decline", "declined"),
-])
+@pytest.mark.parametrize(
+    ("action", "target"),
+    [
+        ("shortlist", "shortlisted"),
+        ("accept", "accepted"),
+        ("decline", "declined"),
+    ],
+)
 def test_each_decision_is_written_to_the_audit_trail(client, as_admin, world, action, target):
     decide(client, world.idea, action)
 
     assert audit_trail(world.idea) == [
-        (f"decide_{action}", "none", target, RESPONSE, world.admin.id, world.agency.id)]
+        (f"decide_{action}", "none", target, RESPONSE, world.admin.id, world.agency.id)
+    ]
 
 
 def test_each_stage_move_is_written_to_the_audit_trail(client, as_admin, world):
@@ -591,8 +667,14 @@ def test_each_stage_move_is_written_to_the_audit_trail(client, as_admin, world):
     move(client, world.idea, "discontinued")
 
     assert audit_trail(world.idea) == [
-        ("decide_shortlist", "none", "shortlisted", "Costing it.", world.admin.id,
-         world.agency.id),
+        (
+            "decide_shortlist",
+            "none",
+            "shortlisted",
+            "Costing it.",
+            world.admin.id,
+            world.agency.id,
+        ),
         ("decide_accept", "shortlisted", "accepted", RESPONSE, world.admin.id, world.agency.id),
         ("stage", "backlog", "concept", "Sites chosen.", world.admin.id, world.agency.id),
         ("stage", "concept", "discontinued", None, world.admin.id, world.agency.id),

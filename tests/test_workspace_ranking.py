@@ -21,8 +21,21 @@ from engage.moderation.services import set_risk_flag
 RANKING = "/agencies/city/challenges/greener/ideas"
 CSV = "/agencies/city/challenges/greener/ideas.csv"
 ROW = re.compile(r'<th scope="row"><a href="/agencies/city/ideas/(\d+)/decision">([^<]*)</a>')
-HEADER = ["rank", "id", "title", "author", "author_type", "votes", "comments", "decision",
-          "pipeline_stage", "risk_flags", "tags", "url", "created_at"]
+HEADER = [
+    "rank",
+    "id",
+    "title",
+    "author",
+    "author_type",
+    "votes",
+    "comments",
+    "decision",
+    "pipeline_stage",
+    "risk_flags",
+    "tags",
+    "url",
+    "created_at",
+]
 
 
 def titles(response) -> list[str]:
@@ -52,12 +65,13 @@ def world(make_user, make_agency, make_challenge, make_idea, make_vote):
     citizen = make_user(display_name="Chris Citizen")
     business = make_user(account_type="business", organisation_name="Example Works")
     voters = [make_user() for _ in range(3)]
-    fruit = make_idea(challenge, author=citizen, title="Fruit trees",
-                      tags=resolve_tags(["parks"]))
-    bikes = make_idea(challenge, author=business, title="Bike lanes",
-                      tags=resolve_tags(["traffic"]))
-    rain = make_idea(challenge, author=citizen, title="Rain gardens",
-                     tags=resolve_tags(["parks", "water"]))
+    fruit = make_idea(challenge, author=citizen, title="Fruit trees", tags=resolve_tags(["parks"]))
+    bikes = make_idea(
+        challenge, author=business, title="Bike lanes", tags=resolve_tags(["traffic"])
+    )
+    rain = make_idea(
+        challenge, author=citizen, title="Rain gardens", tags=resolve_tags(["parks", "water"])
+    )
     repair = make_idea(challenge, author=citizen, title="Repair café")
     make_idea(challenge, author=citizen, title="Waiting idea", state="pending")
     make_idea(challenge, author=citizen, title="Hidden idea", state="hidden")
@@ -69,8 +83,16 @@ def world(make_user, make_agency, make_challenge, make_idea, make_vote):
     states.apply_decision(rain, "shortlist", "We are costing it.")
     set_risk_flag(admin, bikes, "safety", "Crossing at the school.")
     db.session.commit()
-    return SimpleNamespace(admin=admin, agency=agency, challenge=challenge, fruit=fruit,
-                           bikes=bikes, rain=rain, repair=repair, citizen=citizen)
+    return SimpleNamespace(
+        admin=admin,
+        agency=agency,
+        challenge=challenge,
+        fruit=fruit,
+        bikes=bikes,
+        rain=rain,
+        repair=repair,
+        citizen=citizen,
+    )
 
 
 @pytest.fixture
@@ -81,12 +103,22 @@ def as_admin(auth, world):
 def add_published_ideas(challenge, author, count: int, *, votes=lambda n: 0) -> None:
     """Many published ideas at once (counters set directly: no vote rows needed here)."""
     now = now_utc()
-    db.session.execute(insert(Idea), [
-        {"challenge_id": challenge.id, "author_id": author.id, "title": f"Bulk idea {n:04d}",
-         "body": "Text.", "excerpt": "Text.", "moderation_state": states.PUBLISHED,
-         "published_at": now, "vote_count": votes(n)}
-        for n in range(1, count + 1)
-    ])
+    db.session.execute(
+        insert(Idea),
+        [
+            {
+                "challenge_id": challenge.id,
+                "author_id": author.id,
+                "title": f"Bulk idea {n:04d}",
+                "body": "Text.",
+                "excerpt": "Text.",
+                "moderation_state": states.PUBLISHED,
+                "published_at": now,
+                "vote_count": votes(n),
+            }
+            for n in range(1, count + 1)
+        ],
+    )
     db.session.commit()
 
 
@@ -124,23 +156,28 @@ def test_ranking_shows_decision_stage_and_risks(client, as_admin):
     assert "Example Works" in body
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("decision=accepted", ["Fruit trees"]),
-    ("decision=shortlisted", ["Rain gardens"]),
-    ("decision=none", ["Bike lanes", "Repair café"]),
-    ("decision=declined", []),
-    ("risk=safety", ["Bike lanes"]),
-    ("risk=privacy", []),
-    ("tag=parks", ["Fruit trees", "Rain gardens"]),
-    ("tag=PARKS", ["Fruit trees", "Rain gardens"]),
-    ("tag=water", ["Rain gardens"]),
-    ("tag=unknown", []),
-    ("author_type=business", ["Bike lanes"]),
-    ("author_type=citizen", ["Fruit trees", "Rain gardens", "Repair café"]),
-    ("tag=parks&decision=shortlisted", ["Rain gardens"]),
-    ("decision=&risk=&tag=&author_type=", ["Fruit trees", "Rain gardens", "Bike lanes",
-                                           "Repair café"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("decision=accepted", ["Fruit trees"]),
+        ("decision=shortlisted", ["Rain gardens"]),
+        ("decision=none", ["Bike lanes", "Repair café"]),
+        ("decision=declined", []),
+        ("risk=safety", ["Bike lanes"]),
+        ("risk=privacy", []),
+        ("tag=parks", ["Fruit trees", "Rain gardens"]),
+        ("tag=PARKS", ["Fruit trees", "Rain gardens"]),
+        ("tag=water", ["Rain gardens"]),
+        ("tag=unknown", []),
+        ("author_type=business", ["Bike lanes"]),
+        ("author_type=citizen", ["Fruit trees", "Rain gardens", "Repair café"]),
+        ("tag=parks&decision=shortlisted", ["Rain gardens"]),
+        (
+            "decision=&risk=&tag=&author_type=",
+            ["Fruit trees", "Rain gardens", "Bike lanes", "Repair café"],
+        ),
+    ],
+)
 def test_each_filter_narrows_the_ranking(client, as_admin, query, expected):
     assert titles(client.get(f"{RANKING}?{query}")) == expected
 
@@ -152,11 +189,21 @@ def test_empty_result_says_so(client, as_admin):
     assert "0 ideas" in body
 
 
-@pytest.mark.parametrize("query", [
-    "decision=maybe", "risk=fire", "author_type=robot", "tag=" + "x" * 300,
-    "decision[]=accepted", "page=abc", "page=-3",
-    "page=0", "page=99999999999999999999", "risk=%F0%9F%94%A5",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "decision=maybe",
+        "risk=fire",
+        "author_type=robot",
+        "tag=" + "x" * 300,
+        "decision[]=accepted",
+        "page=abc",
+        "page=-3",
+        "page=0",
+        "page=99999999999999999999",
+        "risk=%F0%9F%94%A5",
+    ],
+)
 def test_unknown_filter_values_show_the_whole_ranking(client, as_admin, query):
     response = client.get(f"{RANKING}?{query}")
 
@@ -173,8 +220,9 @@ def test_ranking_of_an_unknown_challenge_is_not_found(client, as_admin):
     assert client.get("/agencies/city/challenges/nope/ideas").status_code == 404
 
 
-def test_ranking_of_another_agencys_challenge_is_not_found(client, as_admin, make_challenge,
-                                                          make_agency):
+def test_ranking_of_another_agencys_challenge_is_not_found(
+    client, as_admin, make_challenge, make_agency
+):
     make_challenge("open", agency=make_agency("harbour"), slug="theirs")
 
     assert client.get("/agencies/city/challenges/theirs/ideas").status_code == 404
@@ -187,8 +235,7 @@ def test_ranking_of_another_agencys_challenge_is_not_found(client, as_admin, mak
 @pytest.fixture
 def many(world):
     """RANKING_PAGE + 5 more ideas in the challenge, with distinct vote counts."""
-    add_published_ideas(world.challenge, world.citizen, RANKING_PAGE + 1,
-                        votes=lambda n: 100 + n)
+    add_published_ideas(world.challenge, world.citizen, RANKING_PAGE + 1, votes=lambda n: 100 + n)
     return world
 
 
@@ -198,11 +245,17 @@ def test_ranking_is_paged(client, as_admin, many):
 
     assert len(titles(first)) == RANKING_PAGE
     assert titles(first)[0] == f"Bulk idea {RANKING_PAGE + 1:04d}"
-    assert titles(second) == ["Bulk idea 0001", "Fruit trees", "Rain gardens", "Bike lanes",
-                              "Repair café"]
+    assert titles(second) == [
+        "Bulk idea 0001",
+        "Fruit trees",
+        "Rain gardens",
+        "Bike lanes",
+        "Repair café",
+    ]
     assert ranks(second)[0] == RANKING_PAGE + 1
     assert 'rel="next" href="/agencies/city/challenges/greener/ideas?page=2' in (
-        first.get_data(as_text=True).replace("&amp;", "&"))
+        first.get_data(as_text=True).replace("&amp;", "&")
+    )
     assert "Page 2 of 2" in second.get_data(as_text=True)
 
 
@@ -218,8 +271,9 @@ def test_a_page_past_the_end_shows_the_last_page(client, as_admin, many):
     assert titles(client.get(f"{RANKING}?page=7"))[-1] == "Repair café"
 
 
-def test_ranking_page_queries_do_not_grow_with_the_ideas(client, as_admin, world,
-                                                        query_counter, make_user):
+def test_ranking_page_queries_do_not_grow_with_the_ideas(
+    client, as_admin, world, query_counter, make_user
+):
     with query_counter() as few:
         client.get(RANKING)
     others = [make_user(account_type="business") for _ in range(3)]
@@ -250,8 +304,7 @@ def test_csv_starts_with_the_header(client, as_admin):
 def test_csv_rows_follow_the_ranking(client, as_admin, world):
     rows = csv_rows(client.get(CSV))[1:]
 
-    assert [row[2] for row in rows] == ["Fruit trees", "Rain gardens", "Bike lanes",
-                                        "Repair café"]
+    assert [row[2] for row in rows] == ["Fruit trees", "Rain gardens", "Bike lanes", "Repair café"]
     assert [row[0] for row in rows] == ["1", "2", "3", "4"]
     assert [row[5] for row in rows] == ["3", "2", "1", "0"]
 
@@ -273,13 +326,16 @@ def test_csv_row_holds_the_ideas_details(client, as_admin, world):
     assert rows["Rain gardens"]["tags"] == "parks, water"
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("decision=accepted", ["Fruit trees"]),
-    ("risk=safety", ["Bike lanes"]),
-    ("tag=parks", ["Fruit trees", "Rain gardens"]),
-    ("author_type=business", ["Bike lanes"]),
-    ("decision=maybe", ["Fruit trees", "Rain gardens", "Bike lanes", "Repair café"]),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("decision=accepted", ["Fruit trees"]),
+        ("risk=safety", ["Bike lanes"]),
+        ("tag=parks", ["Fruit trees", "Rain gardens"]),
+        ("author_type=business", ["Bike lanes"]),
+        ("decision=maybe", ["Fruit trees", "Rain gardens", "Bike lanes", "Repair café"]),
+    ],
+)
 def test_csv_applies_the_filters(client, as_admin, query, expected):
     rows = csv_rows(client.get(f"{CSV}?{query}"))
 
@@ -298,8 +354,7 @@ def test_ranking_links_to_the_csv_with_its_filters(client, as_admin):
 DANGEROUS = ['=HYPERLINK("http://evil")', "+1", "-1", "@SUM(A1)"]
 
 
-def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, as_admin, world,
-                                                           make_idea):
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(client, as_admin, world, make_idea):
     for title in DANGEROUS:
         make_idea(world.challenge, author=world.citizen, title=title)
 
@@ -329,9 +384,13 @@ def test_streamed_csv_of_many_ideas_is_complete(client, as_admin, world):
     assert [row[0] for row in rows[1:]] == [str(n) for n in range(1, 1205)]
     assert rows[1][2] == "Bulk idea 1200"
     assert rows[1200][2] == "Bulk idea 0001"
-    stored_ids = set(db.session.scalars(
-        select(Idea.id).where(Idea.challenge_id == world.challenge.id,
-                              Idea.moderation_state == states.PUBLISHED)))
+    stored_ids = set(
+        db.session.scalars(
+            select(Idea.id).where(
+                Idea.challenge_id == world.challenge.id, Idea.moderation_state == states.PUBLISHED
+            )
+        )
+    )
     assert {int(row[1]) for row in rows[1:]} == stored_ids
 
 

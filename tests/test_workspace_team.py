@@ -27,8 +27,11 @@ def text_of(response) -> str:
 
 
 def field_error(response, field_id: str) -> str:
-    match = re.search(rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
-                      response.get_data(as_text=True), re.S)
+    match = re.search(
+        rf'<p class="field-error" id="{field_id}-error">(.*?)</p>',
+        response.get_data(as_text=True),
+        re.S,
+    )
     if match is None:
         return ""
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", match.group(1)).split()))
@@ -48,16 +51,30 @@ def link_in(message, route: str) -> str:
 
 def memberships() -> list[tuple]:
     db.session.expire_all()
-    return [tuple(row) for row in db.session.execute(
-        select(Membership.agency_id, Membership.user_id, Membership.role)
-        .order_by(Membership.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Membership.agency_id, Membership.user_id, Membership.role).order_by(
+                Membership.id
+            )
+        )
+    ]
 
 
 def invitations() -> list[tuple]:
     db.session.expire_all()
-    return [tuple(row) for row in db.session.execute(
-        select(Invitation.id, Invitation.email, Invitation.role, Invitation.accepted_at,
-               Invitation.revoked_at).order_by(Invitation.id))]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(
+                Invitation.id,
+                Invitation.email,
+                Invitation.role,
+                Invitation.accepted_at,
+                Invitation.revoked_at,
+            ).order_by(Invitation.id)
+        )
+    ]
 
 
 def role_of(user) -> str | None:
@@ -74,11 +91,18 @@ def world(make_user, make_agency, make_challenge, make_idea):
     # Every factory is set up before any row is made, so all share one session.
     admin = make_user("alex@example.org", display_name="Alex Agency")
     moderator = make_user("morgan@example.org", display_name="Morgan Moderator")
-    agency = make_agency("city", name="City of Example",
-                         members=[(admin, "admin"), (moderator, "moderator")])
-    return SimpleNamespace(admin=admin, moderator=moderator, agency=agency,
-                           make_user=make_user, make_agency=make_agency,
-                           make_challenge=make_challenge, make_idea=make_idea)
+    agency = make_agency(
+        "city", name="City of Example", members=[(admin, "admin"), (moderator, "moderator")]
+    )
+    return SimpleNamespace(
+        admin=admin,
+        moderator=moderator,
+        agency=agency,
+        make_user=make_user,
+        make_agency=make_agency,
+        make_challenge=make_challenge,
+        make_idea=make_idea,
+    )
 
 
 @pytest.fixture
@@ -112,15 +136,18 @@ def test_team_page_lists_the_members(client, as_admin):
     assert "Send invitation" in body
 
 
-def test_invite_stores_the_invitation_and_emails_a_signed_link(client, as_admin, world,
-                                                               mailbox):
+def test_invite_stores_the_invitation_and_emails_a_signed_link(client, as_admin, world, mailbox):
     response = invite(client, "New.Person@Example.org", "moderator")
 
     assert response.status_code == 302
     assert response.headers["Location"] == TEAM
     [(invitation_id, email, role, accepted_at, revoked_at)] = invitations()
     assert (email, role, accepted_at, revoked_at) == (
-        "new.person@example.org", "moderator", None, None)
+        "new.person@example.org",
+        "moderator",
+        None,
+        None,
+    )
     assert db.session.get(Invitation, invitation_id).invited_by_id == world.admin.id
     [message] = mailbox
     assert message["To"] == "new.person@example.org"
@@ -131,8 +158,9 @@ def test_invite_stores_the_invitation_and_emails_a_signed_link(client, as_admin,
     assert invitation_link(message).startswith("/invitations/")
 
 
-def test_invitation_to_an_existing_account_does_not_ask_to_register(client, as_admin, world,
-                                                                   mailbox):
+def test_invitation_to_an_existing_account_does_not_ask_to_register(
+    client, as_admin, world, mailbox
+):
     world.make_user("known@example.org")
 
     invite(client, "known@example.org", "admin")
@@ -161,14 +189,21 @@ def test_inviting_a_member_is_refused_next_to_the_field(client, as_admin, mailbo
     assert mailbox == []
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"email": "not-an-address", "role": "moderator"}, "email",
-     "Enter a valid e-mail address, like name@example.org."),
-    ({"email": "", "role": "moderator"}, "email", "Enter an e-mail address."),
-    ({"email": "new@example.org", "role": "owner"}, "role", "Not a valid choice."),
-])
-def test_bad_invitation_is_refused_next_to_the_field(client, as_admin, mailbox, data, field,
-                                                     message):
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {"email": "not-an-address", "role": "moderator"},
+            "email",
+            "Enter a valid e-mail address, like name@example.org.",
+        ),
+        ({"email": "", "role": "moderator"}, "email", "Enter an e-mail address."),
+        ({"email": "new@example.org", "role": "owner"}, "role", "Not a valid choice."),
+    ],
+)
+def test_bad_invitation_is_refused_next_to_the_field(
+    client, as_admin, mailbox, data, field, message
+):
     response = client.post(TEAM, data=data)
 
     assert response.status_code == 422
@@ -193,8 +228,9 @@ def test_invitee_sees_what_they_are_invited_to(client, invited):
 
 
 @pytest.mark.parametrize("role", ["moderator", "admin"])
-def test_existing_account_with_the_invited_address_joins_with_the_role(client, auth, world,
-                                                                       invited, role):
+def test_existing_account_with_the_invited_address_joins_with_the_role(
+    client, auth, world, invited, role
+):
     invitee = world.make_user("new.person@example.org")
     link = invited(role=role)
     auth.login("new.person@example.org")
@@ -214,8 +250,10 @@ def test_sign_in_from_the_invitation_comes_back_to_it(client, world, invited):
     world.make_user("new.person@example.org")
     link = invited()
 
-    response = client.post("/account/sign-in", data={
-        "email": "new.person@example.org", "password": PASSWORD, "next": link})
+    response = client.post(
+        "/account/sign-in",
+        data={"email": "new.person@example.org", "password": PASSWORD, "next": link},
+    )
 
     assert response.headers["Location"] == link
 
@@ -247,13 +285,20 @@ def test_a_different_signed_in_account_is_refused(client, auth, world, invited):
     assert "This invitation was sent to another e-mail address." in text_of(client.get(link))
 
 
-def test_invitee_without_account_registers_verifies_then_accepts(client, auth, invited,
-                                                                 mailbox):
+def test_invitee_without_account_registers_verifies_then_accepts(client, auth, invited, mailbox):
     link = invited("newcomer@example.org", "moderator")
 
-    client.post("/account/register", data={
-        "account_type": "citizen", "display_name": "Nina Newcomer", "organisation_name": "",
-        "email": "newcomer@example.org", "password": PASSWORD, "password_confirm": PASSWORD})
+    client.post(
+        "/account/register",
+        data={
+            "account_type": "citizen",
+            "display_name": "Nina Newcomer",
+            "organisation_name": "",
+            "email": "newcomer@example.org",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+    )
     assert client.get(link_in(mailbox[-1], "verify")).status_code == 302
     auth.login("newcomer@example.org")
     response = client.post(link)
@@ -290,8 +335,9 @@ def _expired(app, invitation_id: int, email: str) -> str:
         def get_timestamp(self) -> int:
             return int(time.time()) - INVITATION_MAX_AGE - 60
 
-    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=INVITATION_SALT,
-                                        signer=LongAgo)
+    serializer = URLSafeTimedSerializer(
+        app.config["SECRET_KEY"], salt=INVITATION_SALT, signer=LongAgo
+    )
     return "/invitations/" + serializer.dumps({"i": invitation_id, "e": email})
 
 
@@ -318,12 +364,20 @@ def _use(client, auth, link):
     auth.logout()
 
 
-@pytest.mark.parametrize(("problem", "message"), [
-    ("tampered", LINK_INVALID), ("forged", LINK_INVALID), ("other address", LINK_INVALID),
-    ("expired", LINK_EXPIRED), ("used", LINK_INVALID), ("revoked", LINK_INVALID),
-])
-def test_link_that_does_not_work_answers_400_and_changes_nothing(app, client, auth, world,
-                                                                 invited, problem, message):
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        ("tampered", LINK_INVALID),
+        ("forged", LINK_INVALID),
+        ("other address", LINK_INVALID),
+        ("expired", LINK_EXPIRED),
+        ("used", LINK_INVALID),
+        ("revoked", LINK_INVALID),
+    ],
+)
+def test_link_that_does_not_work_answers_400_and_changes_nothing(
+    app, client, auth, world, invited, problem, message
+):
     invitee = world.make_user("new.person@example.org")
     link = invited()
     invitation_id = invitations()[0][0]
@@ -486,9 +540,14 @@ def as_site_admin(auth, world):
 
 
 def agency_form(**overrides) -> dict:
-    return {"name": "Harbour Authority", "slug": "", "description": "Runs the port.",
-            "website": "https://harbour.example.org", "first_admin_email": "hana@example.org",
-            **overrides}
+    return {
+        "name": "Harbour Authority",
+        "slug": "",
+        "description": "Runs the port.",
+        "website": "https://harbour.example.org",
+        "first_admin_email": "hana@example.org",
+        **overrides,
+    }
 
 
 def test_site_admin_page_lists_the_agencies(client, as_site_admin):
@@ -498,26 +557,28 @@ def test_site_admin_page_lists_the_agencies(client, as_site_admin):
     assert "Create agency" in body
 
 
-def test_site_admin_creates_an_agency_and_invites_its_first_admin(client, as_site_admin,
-                                                                  mailbox):
+def test_site_admin_creates_an_agency_and_invites_its_first_admin(client, as_site_admin, mailbox):
     response = client.post("/admin/", data=agency_form())
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
     agency = db.session.scalar(select(Agency).where(Agency.slug == "harbour-authority"))
     assert (agency.name, agency.description, agency.website) == (
-        "Harbour Authority", "Runs the port.", "https://harbour.example.org")
+        "Harbour Authority",
+        "Runs the port.",
+        "https://harbour.example.org",
+    )
     invitation = db.session.scalar(select(Invitation).where(Invitation.agency_id == agency.id))
     assert (invitation.email, invitation.role) == ("hana@example.org", "admin")
     [message] = mailbox
     assert message["To"] == "hana@example.org"
     assert "join Harbour Authority as admin" in message.get_content()
-    assert ("The agency Harbour Authority is created and its first admin is invited."
-            in text_of(client.get("/admin/")))
+    assert "The agency Harbour Authority is created and its first admin is invited." in text_of(
+        client.get("/admin/")
+    )
 
 
-def test_first_admin_accepts_and_runs_the_new_agency(client, auth, as_site_admin, world,
-                                                     mailbox):
+def test_first_admin_accepts_and_runs_the_new_agency(client, auth, as_site_admin, world, mailbox):
     client.post("/admin/", data=agency_form(slug="harbour"))
     auth.logout()
     hana = world.make_user("hana@example.org")
@@ -533,12 +594,14 @@ def test_agency_slug_may_be_given(client, as_site_admin):
     client.post("/admin/", data=agency_form(slug="Port of Example"))
 
     assert db.session.scalar(select(Agency.slug).where(Agency.name == "Harbour Authority")) == (
-        "port-of-example")
+        "port-of-example"
+    )
 
 
 @pytest.mark.parametrize("overrides", [{"slug": "city"}, {"slug": "", "name": "City"}])
-def test_duplicate_agency_address_is_refused_next_to_the_field(client, as_site_admin, mailbox,
-                                                               overrides):
+def test_duplicate_agency_address_is_refused_next_to_the_field(
+    client, as_site_admin, mailbox, overrides
+):
     before = db.session.scalar(select(func.count()).select_from(Agency))
 
     response = client.post("/admin/", data=agency_form(**overrides))
@@ -550,10 +613,14 @@ def test_duplicate_agency_address_is_refused_next_to_the_field(client, as_site_a
     assert mailbox == []
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"name": ""}, "name"), ({"first_admin_email": "nobody"}, "first_admin_email"),
-    ({"website": "not a url"}, "website"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"first_admin_email": "nobody"}, "first_admin_email"),
+        ({"website": "not a url"}, "website"),
+    ],
+)
 def test_bad_agency_form_is_refused_next_to_the_field(client, as_site_admin, overrides, field):
     response = client.post("/admin/", data=agency_form(**overrides))
 
@@ -619,8 +686,12 @@ def test_suspension_ends_the_persons_existing_session(app, client, as_site_admin
     response = browser.get("/account/")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/account/sign-in")
-    assert browser.post(f"/ideas/{citizen.idea.id}/comments",
-                        data={"body": "Still here?"}).status_code == 302
+    assert (
+        browser.post(
+            f"/ideas/{citizen.idea.id}/comments", data={"body": "Still here?"}
+        ).status_code
+        == 302
+    )
 
 
 def test_suspended_persons_ideas_stay_visible(client, auth, as_site_admin, citizen):

@@ -34,22 +34,30 @@ def agencies():
     if form.validate_on_submit():
         try:
             agency = services.create_agency(
-                current_user, name=form.name.data, slug=form.slug.data,
-                description=form.description.data or "", website=form.website.data,
+                current_user,
+                name=form.name.data,
+                slug=form.slug.data,
+                description=form.description.data or "",
+                website=form.website.data,
                 first_admin_email=form.first_admin_email.data,
             )
         except DomainError as error:
             return _agencies_page(form, error)
         db.session.commit()
-        flash(_("The agency %(name)s is created and its first admin is invited.",
-                name=agency.name), "success")
+        flash(
+            _("The agency %(name)s is created and its first admin is invited.", name=agency.name),
+            "success",
+        )
         return redirect(url_for("site_admin.agencies"))
     return _agencies_page(form)
 
 
 def _agencies_page(form, error=None):
-    members = (select(func.count(Membership.id)).where(Membership.agency_id == Agency.id)
-               .scalar_subquery())
+    members = (
+        select(func.count(Membership.id))
+        .where(Membership.agency_id == Agency.id)
+        .scalar_subquery()
+    )
     rows = db.session.execute(select(Agency, members).order_by(Agency.name)).all()
     return render_form("admin/agencies.html", form, error, agencies=rows)
 
@@ -60,14 +68,15 @@ def users():
     people = []
     if query_text:
         people = db.session.scalars(
-            select(User).where(User.email.startswith(query_text, autoescape=True))
-            .order_by(User.email).limit(USERS_SHOWN)
+            select(User)
+            .where(User.email.startswith(query_text, autoescape=True))
+            .order_by(User.email)
+            .limit(USERS_SHOWN)
         ).all()
     return render_template("admin/users.html", people=people, query_text=query_text)
 
 
-@bp.route("/users/<int(max=2147483647):user_id>/<any(suspend, restore):action>",
-          methods=["POST"])
+@bp.route("/users/<int(max=2147483647):user_id>/<any(suspend, restore):action>", methods=["POST"])
 def user_action(user_id: int, action: str):
     person = db.get_or_404(User, user_id)
     if not ActionForm().validate():
@@ -80,6 +89,10 @@ def user_action(user_id: int, action: str):
         flash(str(error.message), "error")
     else:
         db.session.commit()
-        flash(_("The account is suspended.") if action == "suspend"
-              else _("The account is restored."), "success")
+        flash(
+            _("The account is suspended.")
+            if action == "suspend"
+            else _("The account is restored."),
+            "success",
+        )
     return redirect(url_for("site_admin.users", q=person.email))

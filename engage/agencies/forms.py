@@ -27,7 +27,9 @@ def _max(count: int):
 
 def _date(label, description=None):
     return DateTimeLocalField(
-        label, description=description, format="%Y-%m-%dT%H:%M",
+        label,
+        description=description,
+        format="%Y-%m-%dT%H:%M",
         validators=[DataRequired(_l("Enter a date and time, like 2027-03-31 17:00."))],
     )
 
@@ -36,60 +38,83 @@ ROLE_CHOICES = choices([("moderator", _l("Moderator")), ("admin", _l("Admin"))])
 
 
 class ChallengeForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Give the challenge a title.")),
-                                                 _max(140)])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Give the challenge a title.")), _max(140)]
+    )
     summary = TextAreaField(
-        _l("Summary"), description=_l("One or two sentences shown in lists."),
+        _l("Summary"),
+        description=_l("One or two sentences shown in lists."),
         validators=[DataRequired(_l("Write a short summary.")), _max(500)],
         render_kw={"rows": 3},
     )
     body = TextAreaField(
-        _l("Description"), description=_l("The full brief, in Markdown."),
-        validators=[Optional(), _max(20_000)], render_kw={"rows": 12},
+        _l("Description"),
+        description=_l("The full brief, in Markdown."),
+        validators=[Optional(), _max(20_000)],
+        render_kw={"rows": 12},
     )
-    tags = StringField(_l("Tags"), description=_l("Up to 5 keywords, separated by commas."),
-                       validators=[Optional(), _max(250)])
+    tags = StringField(
+        _l("Tags"),
+        description=_l("Up to 5 keywords, separated by commas."),
+        validators=[Optional(), _max(250)],
+    )
     opens_at = _date(_l("Opens for ideas"), _l("In your time zone."))
     submissions_close_at = _date(_l("Ideas close (voting continues)"))
     voting_closes_at = _date(_l("Voting closes"))
     moderation_mode = RadioField(
         _l("Moderation"),
-        choices=choices([("post", _l("Publish ideas at once; moderators review afterwards")),
-                         ("pre", _l("Moderators review ideas before they are published"))]),
-        default="post", validators=[DataRequired(_l("Choose how ideas are moderated."))],
+        choices=choices(
+            [
+                ("post", _l("Publish ideas at once; moderators review afterwards")),
+                ("pre", _l("Moderators review ideas before they are published")),
+            ]
+        ),
+        default="post",
+        validators=[DataRequired(_l("Choose how ideas are moderated."))],
     )
     vote_limit = IntegerField(
         _l("Votes per person (optional)"),
         description=_l("Leave empty for no limit."),
-        validators=[Optional(), NumberRange(min=1, max=1000, message=_l(
-            "Choose a number between 1 and 1000, or leave it empty."))],
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1,
+                max=1000,
+                message=_l("Choose a number between 1 and 1000, or leave it empty."),
+            ),
+        ],
     )
-    allow_business = BooleanField(_l("Businesses and organisations may take part"),
-                                  default=True)
+    allow_business = BooleanField(_l("Businesses and organisations may take part"), default=True)
     submit = SubmitField(_l("Save"))
 
 
 class DecisionForm(FlaskForm):
     action = RadioField(
         _l("Decision"),
-        choices=choices([("shortlist", _l("Shortlist")), ("accept", _l("Accept")),
-                         ("decline", _l("Decline"))]),
+        choices=choices(
+            [("shortlist", _l("Shortlist")), ("accept", _l("Accept")), ("decline", _l("Decline"))]
+        ),
         validators=[DataRequired(_l("Choose a decision."))],
     )
     response = TextAreaField(
         _l("Public response"),
-        description=_l("Shown on the idea's page and e-mailed to its author and to voters "
-                       "who asked for it. Markdown is allowed."),
-        validators=[DataRequired(_l("Write the public response to this decision.")),
-                    _max(RESPONSE_MAX)],
+        description=_l(
+            "Shown on the idea's page and e-mailed to its author and to voters "
+            "who asked for it. Markdown is allowed."
+        ),
+        validators=[
+            DataRequired(_l("Write the public response to this decision.")),
+            _max(RESPONSE_MAX),
+        ],
         render_kw={"rows": 6},
     )
 
 
 class StageForm(FlaskForm):
     stage = SelectField(_l("New stage"), choices=choices(states.STAGE_LABELS))
-    note = TextAreaField(_l("Public note"), validators=[Optional(), _max(NOTE_MAX)],
-                         render_kw={"rows": 3})
+    note = TextAreaField(
+        _l("Public note"), validators=[Optional(), _max(NOTE_MAX)], render_kw={"rows": 3}
+    )
     external_ref = StringField(
         _l("Reference in your own system (optional)"),
         description=_l("For example the ticket number in your backlog."),
@@ -98,9 +123,14 @@ class StageForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    email = StringField(_l("E-mail address"), validators=[
-        DataRequired(_l("Enter an e-mail address.")), _max(254),
-        Email(_l("Enter a valid e-mail address, like name@example.org."))])
+    email = StringField(
+        _l("E-mail address"),
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            _max(254),
+            Email(_l("Enter a valid e-mail address, like name@example.org.")),
+        ],
+    )
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
@@ -109,20 +139,36 @@ class RoleForm(FlaskForm):
 
 
 class AgencyForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter the agency's name.")),
-                                               _max(120)])
-    slug = StringField(_l("Web address"), description=_l(
-        "Lower-case words joined by hyphens, like city-of-example. Left empty, it is made "
-        "from the name."), validators=[Optional(), _max(80)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), _max(2000)],
-                                render_kw={"rows": 3})
-    website = StringField(_l("Website"), validators=[
-        Optional(), _max(255), URL(message=_l("Enter a full address, like https://example.org."))])
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Enter the agency's name.")), _max(120)]
+    )
+    slug = StringField(
+        _l("Web address"),
+        description=_l(
+            "Lower-case words joined by hyphens, like city-of-example. Left empty, it is made "
+            "from the name."
+        ),
+        validators=[Optional(), _max(80)],
+    )
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), _max(2000)], render_kw={"rows": 3}
+    )
+    website = StringField(
+        _l("Website"),
+        validators=[
+            Optional(),
+            _max(255),
+            URL(message=_l("Enter a full address, like https://example.org.")),
+        ],
+    )
     first_admin_email = StringField(
         _l("E-mail of the first admin"),
         description=_l("They receive an invitation to run the agency's workspace."),
-        validators=[DataRequired(_l("Enter an e-mail address.")), _max(254),
-                    Email(_l("Enter a valid e-mail address, like name@example.org."))],
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            _max(254),
+            Email(_l("Enter a valid e-mail address, like name@example.org.")),
+        ],
     )
 
 
@@ -133,30 +179,50 @@ class RankingFilterForm(FlaskForm):
         csrf = False
 
     decision = SelectField(
-        _l("Decision"), choices=choices([("", _l("Any")), *states.DECISION_LABELS.items()]),
+        _l("Decision"),
+        choices=choices([("", _l("Any")), *states.DECISION_LABELS.items()]),
         validators=[Optional()],
     )
     risk = SelectField(_l("Risk"), validators=[Optional()])
     tag = StringField(_l("Tag"), validators=[Optional(), _max(40)])
-    author_type = SelectField(_l("Author"), choices=choices([
-        ("", _l("Anyone")), ("citizen", _l("Citizens")), ("business", _l("Businesses"))]),
-        validators=[Optional()])
+    author_type = SelectField(
+        _l("Author"),
+        choices=choices(
+            [("", _l("Anyone")), ("citizen", _l("Citizens")), ("business", _l("Businesses"))]
+        ),
+        validators=[Optional()],
+    )
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("Name"), description=_l("Which system uses it, e.g. “Backlog sync”."),
-                       validators=[DataRequired(_l("Give the token a name.")), _max(80)])
+    name = StringField(
+        _l("Name"),
+        description=_l("Which system uses it, e.g. “Backlog sync”."),
+        validators=[DataRequired(_l("Give the token a name.")), _max(80)],
+    )
     scopes = SelectMultipleField(
         _l("Scopes"),
-        choices=choices([("ideas:read", _l("ideas:read — read the agency's ideas")),
-                         ("pipeline:write", _l("pipeline:write — move accepted ideas "
-                                               "through the pipeline"))]),
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        choices=choices(
+            [
+                ("ideas:read", _l("ideas:read — read the agency's ideas")),
+                (
+                    "pipeline:write",
+                    _l("pipeline:write — move accepted ideas through the pipeline"),
+                ),
+            ]
+        ),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
         validators=[DataRequired(_l("Choose at least one scope."))],
     )
 
 
 class WebhookForm(FlaskForm):
-    url = StringField(_l("Endpoint URL"), description=_l(
-        "An https address of your system. Events: idea.accepted, idea.updated, "
-        "idea.pipeline_changed."), validators=[DataRequired(_l("Enter the address.")), _max(500)])
+    url = StringField(
+        _l("Endpoint URL"),
+        description=_l(
+            "An https address of your system. Events: idea.accepted, idea.updated, "
+            "idea.pipeline_changed."
+        ),
+        validators=[DataRequired(_l("Enter the address.")), _max(500)],
+    )

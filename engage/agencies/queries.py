@@ -30,8 +30,14 @@ def agency_challenges(agency_id: int):
     ).all()
 
 
-def ranked_ideas(challenge: Challenge, *, decision: str = "", risk: str = "", tag: str = "",
-                 author_type: str = ""):
+def ranked_ideas(
+    challenge: Challenge,
+    *,
+    decision: str = "",
+    risk: str = "",
+    tag: str = "",
+    author_type: str = "",
+):
     """Published ideas of a challenge, most votes first, filtered (a Select to page or stream)."""
     query = (
         select(Idea)
@@ -51,9 +57,11 @@ def ranked_ideas(challenge: Challenge, *, decision: str = "", risk: str = "", ta
 
 def ranked_page(query, page: int):
     return db.session.scalars(
-        query.options(joinedload(Idea.author), selectinload(Idea.tags),
-                      selectinload(Idea.risk_flags))
-        .limit(RANKING_PAGE).offset((page - 1) * RANKING_PAGE)
+        query.options(
+            joinedload(Idea.author), selectinload(Idea.tags), selectinload(Idea.risk_flags)
+        )
+        .limit(RANKING_PAGE)
+        .offset((page - 1) * RANKING_PAGE)
     ).all()
 
 
@@ -64,7 +72,7 @@ def count(query) -> int:
 def stream_ideas(query, batch: int = 500):
     """Yield the ideas in batches without loading them all at once."""
     return db.session.scalars(
-        query.options(joinedload(Idea.author), selectinload(Idea.tags),
-                      selectinload(Idea.risk_flags))
-        .execution_options(yield_per=batch)
+        query.options(
+            joinedload(Idea.author), selectinload(Idea.tags), selectinload(Idea.risk_flags)
+        ).execution_options(yield_per=batch)
     )

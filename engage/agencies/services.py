@@ -32,15 +32,26 @@ def _require_site_admin(actor) -> None:
         raise NotPermitted(_l("Only site admins can do this."))
 
 
-def create_agency(actor, *, name: str, slug: str | None, description: str = "",
-                  website: str | None = None, first_admin_email: str) -> Agency:
+def create_agency(
+    actor,
+    *,
+    name: str,
+    slug: str | None,
+    description: str = "",
+    website: str | None = None,
+    first_admin_email: str,
+) -> Agency:
     """Create an agency and invite (or appoint) its first admin. Site admins only."""
     _require_site_admin(actor)
     slug = slugify(slug or name)
     if db.session.scalar(select(Agency.id).where(Agency.slug == slug)):
         raise ValidationFailed(_l("Another agency already uses this address."), "slug")
-    agency = Agency(name=name.strip(), slug=slug, description=description.strip(),
-                    website=(website or "").strip() or None)
+    agency = Agency(
+        name=name.strip(),
+        slug=slug,
+        description=description.strip(),
+        website=(website or "").strip() or None,
+    )
     db.session.add(agency)
     db.session.flush()
     invite_member(actor, agency, first_admin_email, "admin")
@@ -64,9 +75,15 @@ def invite_member(actor, agency: Agency, email: str, role: str) -> Invitation:
     db.session.add(invitation)
     db.session.flush()
     recipient = existing or User(email=email, display_name=email.split("@")[0], locale=None)
-    mail.send_to_user(recipient, "invitation", agency=agency, invitation=invitation,
-                      token=invitation_token(invitation), inviter=actor,
-                      has_account=existing is not None)
+    mail.send_to_user(
+        recipient,
+        "invitation",
+        agency=agency,
+        invitation=invitation,
+        token=invitation_token(invitation),
+        inviter=actor,
+        has_account=existing is not None,
+    )
     return invitation
 
 
@@ -98,8 +115,12 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
     if not invitation.is_open:
         raise InvalidTransition(_l("This invitation is invalid or has already been used."))
     if user.email != invitation.email:
-        raise NotPermitted(_l("This invitation was sent to another e-mail address. Sign in "
-                              "with that address to accept it."))
+        raise NotPermitted(
+            _l(
+                "This invitation was sent to another e-mail address. Sign in "
+                "with that address to accept it."
+            )
+        )
     if not user.is_verified:
         user.email_verified_at = now_utc()  # the signed link proves the address
     membership = _membership(invitation.agency, user)
@@ -121,19 +142,20 @@ def revoke_invitation(actor, invitation: Invitation) -> None:
 
 def _membership(agency: Agency, user: User) -> Membership | None:
     return db.session.scalar(
-        select(Membership).where(Membership.agency_id == agency.id,
-                                 Membership.user_id == user.id)
+        select(Membership).where(Membership.agency_id == agency.id, Membership.user_id == user.id)
     )
 
 
 def _admin_count(agency: Agency) -> int:
     """Count the admins, their rows locked so two concurrent demotions cannot both pass."""
     # PostgreSQL refuses FOR UPDATE on an aggregate: lock the rows, count them here.
-    return len(db.session.scalars(
-        select(Membership.id)
-        .where(Membership.agency_id == agency.id, Membership.role == "admin")
-        .with_for_update()
-    ).all())
+    return len(
+        db.session.scalars(
+            select(Membership.id)
+            .where(Membership.agency_id == agency.id, Membership.role == "admin")
+            .with_for_update()
+        ).all()
+    )
 
 
 def change_role(actor, membership: Membership, role: str) -> None:
@@ -142,8 +164,9 @@ def change_role(actor, membership: Membership, role: str) -> None:
     if role not in MEMBER_ROLES:
         raise ValidationFailed(_l("Choose admin or moderator."), "role")
     if membership.role == "admin" and role != "admin" and _admin_count(membership.agency) <= 1:
-        raise InvalidTransition(_l("The team needs at least one admin. Appoint another "
-                                   "admin first."))
+        raise InvalidTransition(
+            _l("The team needs at least one admin. Appoint another admin first.")
+        )
     membership.role = role
     db.session.flush()
 
@@ -152,8 +175,9 @@ def remove_member(actor, membership: Membership) -> None:
     """Take someone off the team; the last admin cannot be removed."""
     _require_admin(actor, membership.agency)
     if membership.role == "admin" and _admin_count(membership.agency) <= 1:
-        raise InvalidTransition(_l("The team needs at least one admin. Appoint another "
-                                   "admin first."))
+        raise InvalidTransition(
+            _l("The team needs at least one admin. Appoint another admin first.")
+        )
     db.session.delete(membership)
     db.session.flush()
 

@@ -75,8 +75,7 @@ def _agency_for_admin(slug: str) -> Agency:
 
 def _challenge_of(agency: Agency, challenge_slug: str) -> Challenge:
     challenge = db.session.scalar(
-        select(Challenge).where(Challenge.slug == challenge_slug,
-                                Challenge.agency_id == agency.id)
+        select(Challenge).where(Challenge.slug == challenge_slug, Challenge.agency_id == agency.id)
     )
     if challenge is None:
         abort(404)
@@ -97,16 +96,24 @@ def _to_local(value: datetime) -> datetime:
 def dashboard(slug: str):
     agency = _agency_for_staff(slug)
     return render_template(
-        "workspace/dashboard.html", agency=agency,
+        "workspace/dashboard.html",
+        agency=agency,
         challenges=queries.agency_challenges(agency.id),
-        can_manage=can_manage_agency(current_user, agency), now=now_utc(),
+        can_manage=can_manage_agency(current_user, agency),
+        now=now_utc(),
     )
 
 
 def _challenge_form_page(agency, form, challenge=None, error=None):
     preview = render_markdown(form.body.data) if request.form.get("preview") else None
-    return render_form("workspace/challenge_form.html", form, error, agency=agency,
-                       challenge=challenge, preview=preview)
+    return render_form(
+        "workspace/challenge_form.html",
+        form,
+        error,
+        agency=agency,
+        challenge=challenge,
+        preview=preview,
+    )
 
 
 def _save_challenge(agency: Agency, challenge: Challenge | None):
@@ -119,12 +126,18 @@ def _save_challenge(agency: Agency, challenge: Challenge | None):
         return _challenge_form_page(agency, form, challenge)
     try:
         challenge = challenge_services.save_challenge(
-            current_user, agency, challenge,
-            title=form.title.data, summary=form.summary.data, body=form.body.data or "",
-            tags=form.tags.data, opens_at=_to_utc(form.opens_at.data),
+            current_user,
+            agency,
+            challenge,
+            title=form.title.data,
+            summary=form.summary.data,
+            body=form.body.data or "",
+            tags=form.tags.data,
+            opens_at=_to_utc(form.opens_at.data),
             submissions_close_at=_to_utc(form.submissions_close_at.data),
             voting_closes_at=_to_utc(form.voting_closes_at.data),
-            moderation_mode=form.moderation_mode.data, vote_limit=form.vote_limit.data,
+            moderation_mode=form.moderation_mode.data,
+            vote_limit=form.vote_limit.data,
             allow_business=form.allow_business.data,
         )
     except DomainError as error:
@@ -154,8 +167,10 @@ CHALLENGE_ACTIONS = {
 }
 
 
-@bp.route("/agencies/<slug>/challenges/<challenge_slug>/<any(publish, close, delete):action>",
-          methods=["POST"])
+@bp.route(
+    "/agencies/<slug>/challenges/<challenge_slug>/<any(publish, close, delete):action>",
+    methods=["POST"],
+)
 @login_required
 def challenge_action(slug: str, challenge_slug: str, action: str):
     agency = _agency_for_admin(slug)
@@ -163,8 +178,11 @@ def challenge_action(slug: str, challenge_slug: str, action: str):
     if not ActionForm().validate():
         abort(400)
     service, message = CHALLENGE_ACTIONS[action]
-    return _apply(lambda: service(current_user, challenge), str(message),
-                  url_for("workspace.dashboard", slug=agency.slug))
+    return _apply(
+        lambda: service(current_user, challenge),
+        str(message),
+        url_for("workspace.dashboard", slug=agency.slug),
+    )
 
 
 def _ranking_filters(form: RankingFilterForm) -> dict:
@@ -190,15 +208,36 @@ def ranking(slug: str, challenge_slug: str):
     pages = max(1, math.ceil(total / queries.RANKING_PAGE))
     page = page_arg(last=pages)
     return render_template(
-        "workspace/ranking.html", agency=agency, challenge=challenge, form=form,
-        filters=filters, ideas=queries.ranked_page(query, page), total=total, page=page,
-        pages=pages, first_rank=(page - 1) * queries.RANKING_PAGE + 1,
-        risk_labels=RISK_LABELS, can_manage=can_manage_agency(current_user, agency),
+        "workspace/ranking.html",
+        agency=agency,
+        challenge=challenge,
+        form=form,
+        filters=filters,
+        ideas=queries.ranked_page(query, page),
+        total=total,
+        page=page,
+        pages=pages,
+        first_rank=(page - 1) * queries.RANKING_PAGE + 1,
+        risk_labels=RISK_LABELS,
+        can_manage=can_manage_agency(current_user, agency),
     )
 
 
-CSV_HEADER = ["rank", "id", "title", "author", "author_type", "votes", "comments",
-              "decision", "pipeline_stage", "risk_flags", "tags", "url", "created_at"]
+CSV_HEADER = [
+    "rank",
+    "id",
+    "title",
+    "author",
+    "author_type",
+    "votes",
+    "comments",
+    "decision",
+    "pipeline_stage",
+    "risk_flags",
+    "tags",
+    "url",
+    "created_at",
+]
 
 
 @bp.route("/agencies/<slug>/challenges/<challenge_slug>/ideas.csv")
@@ -210,23 +249,34 @@ def ranking_csv(slug: str, challenge_slug: str):
 
     def rows():
         for rank, idea in enumerate(queries.stream_ideas(query), start=1):
-            yield [rank, idea.id, idea.title, idea.author.public_name, idea.author.account_type,
-                   idea.vote_count, idea.comment_count, idea.decision,
-                   idea.pipeline_stage or "", " ".join(r.kind for r in idea.risk_flags),
-                   ", ".join(t.name for t in idea.tags),
-                   url_for("ideas.show", idea_id=idea.id, _external=True),
-                   idea.created_at.isoformat()]
+            yield [
+                rank,
+                idea.id,
+                idea.title,
+                idea.author.public_name,
+                idea.author.account_type,
+                idea.vote_count,
+                idea.comment_count,
+                idea.decision,
+                idea.pipeline_stage or "",
+                " ".join(r.kind for r in idea.risk_flags),
+                ", ".join(t.name for t in idea.tags),
+                url_for("ideas.show", idea_id=idea.id, _external=True),
+                idea.created_at.isoformat(),
+            ]
 
     filename = f"{challenge.slug}-ideas.csv"
     return Response(
-        stream_with_context(csv_lines(CSV_HEADER, rows())), mimetype="text/csv",
+        stream_with_context(csv_lines(CSV_HEADER, rows())),
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
 def _idea_of(agency: Agency, idea_id: int) -> Idea:
     idea = db.session.scalar(
-        select(Idea).where(Idea.id == idea_id)
+        select(Idea)
+        .where(Idea.id == idea_id)
         .options(selectinload(Idea.challenge), selectinload(Idea.pipeline_events))
     )
     if idea is None or idea.challenge.agency_id != agency.id:
@@ -239,13 +289,19 @@ def _decision_page(agency, idea, decision_form=None, stage_form=None, error=None
     stage_form.stage.choices = choices(
         [(s, states.STAGE_LABELS[s]) for s in states.allowed_next_stages(idea)]
     )
-    context = {"agency": agency, "idea": idea, "decision_form": decision_form or DecisionForm(),
-               "stage_form": stage_form,
-               "decisions_open": [a for a, t in states.DECISION_TRANSITIONS.items()
-                                  if idea.decision in t.sources],
-               "can_manage": can_manage_agency(current_user, agency)}
-    return render_form("workspace/decision.html", form or context["decision_form"], error,
-                       **context)
+    context = {
+        "agency": agency,
+        "idea": idea,
+        "decision_form": decision_form or DecisionForm(),
+        "stage_form": stage_form,
+        "decisions_open": [
+            a for a, t in states.DECISION_TRANSITIONS.items() if idea.decision in t.sources
+        ],
+        "can_manage": can_manage_agency(current_user, agency),
+    }
+    return render_form(
+        "workspace/decision.html", form or context["decision_form"], error, **context
+    )
 
 
 @bp.route(f"/agencies/<slug>/ideas/{IDEA_ID}/decision", methods=["GET", "POST"])
@@ -280,8 +336,9 @@ def move_stage(slug: str, idea_id: int):
     form.stage.choices = choices(states.STAGE_LABELS)
     if form.validate():
         try:
-            decisions.move_idea_stage(current_user, idea, form.stage.data, form.note.data,
-                                      form.external_ref.data)
+            decisions.move_idea_stage(
+                current_user, idea, form.stage.data, form.note.data, form.external_ref.data
+            )
         except DomainError as error:
             return _decision_page(agency, idea, stage_form=form, error=error, form=form)
         db.session.commit()
@@ -310,18 +367,30 @@ def team(slug: str):
 
 def _team_page(agency, form, error=None):
     members = db.session.scalars(
-        select(Membership).where(Membership.agency_id == agency.id)
-        .options(selectinload(Membership.user)).order_by(Membership.role, Membership.id)
+        select(Membership)
+        .where(Membership.agency_id == agency.id)
+        .options(selectinload(Membership.user))
+        .order_by(Membership.role, Membership.id)
     ).all()
     invitations = db.session.scalars(
-        select(Invitation).where(Invitation.agency_id == agency.id,
-                                 Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
+        select(Invitation)
+        .where(
+            Invitation.agency_id == agency.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .order_by(Invitation.created_at.desc())
     ).all()
-    return render_form("workspace/team.html", form, error, agency=agency, members=members,
-                       invitations=invitations, role_form=RoleForm(),
-                       can_manage=can_manage_agency(current_user, agency))
+    return render_form(
+        "workspace/team.html",
+        form,
+        error,
+        agency=agency,
+        members=members,
+        invitations=invitations,
+        role_form=RoleForm(),
+        can_manage=can_manage_agency(current_user, agency),
+    )
 
 
 def _apply(change, message: str, back: str):
@@ -353,8 +422,11 @@ def change_role(slug: str, member_id: int):
     form = RoleForm()
     if not form.validate():
         abort(400)
-    return _apply(lambda: services.change_role(current_user, membership, form.role.data),
-                  _("The role is changed."), url_for("workspace.team", slug=agency.slug))
+    return _apply(
+        lambda: services.change_role(current_user, membership, form.role.data),
+        _("The role is changed."),
+        url_for("workspace.team", slug=agency.slug),
+    )
 
 
 @bp.route(f"/agencies/<slug>/team/{MEMBER_ID}/remove", methods=["POST"])
@@ -364,21 +436,27 @@ def remove_member(slug: str, member_id: int):
     membership = _owned(agency, Membership, member_id)
     if not ActionForm().validate():
         abort(400)
-    return _apply(lambda: services.remove_member(current_user, membership),
-                  _("The member is removed from the team."),
-                  url_for("workspace.team", slug=agency.slug))
+    return _apply(
+        lambda: services.remove_member(current_user, membership),
+        _("The member is removed from the team."),
+        url_for("workspace.team", slug=agency.slug),
+    )
 
 
-@bp.route("/agencies/<slug>/invitations/<int(max=2147483647):invitation_id>/revoke",
-          methods=["POST"])
+@bp.route(
+    "/agencies/<slug>/invitations/<int(max=2147483647):invitation_id>/revoke", methods=["POST"]
+)
 @login_required
 def revoke_invitation(slug: str, invitation_id: int):
     agency = _agency_for_admin(slug)
     invitation = _owned(agency, Invitation, invitation_id)
     if not ActionForm().validate():
         abort(400)
-    return _apply(lambda: services.revoke_invitation(current_user, invitation),
-                  _("The invitation is withdrawn."), url_for("workspace.team", slug=agency.slug))
+    return _apply(
+        lambda: services.revoke_invitation(current_user, invitation),
+        _("The invitation is withdrawn."),
+        url_for("workspace.team", slug=agency.slug),
+    )
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -396,15 +474,15 @@ def invitation(token: str):
             flash(str(error.message), "error")
             return redirect(url_for("workspace.invitation", token=token))
         db.session.commit()
-        flash(_("Welcome to the team of %(agency)s.", agency=invitation.agency.name),
-              "success")
+        flash(_("Welcome to the team of %(agency)s.", agency=invitation.agency.name), "success")
         return redirect(url_for("workspace.dashboard", slug=invitation.agency.slug))
     g.setdefault("now", now_utc())
     return render_template("workspace/invitation.html", invitation=invitation, token=token)
 
 
-def _integrations_page(agency, token_form=None, webhook_form=None, error=None, form=None,
-                       new_token=None):
+def _integrations_page(
+    agency, token_form=None, webhook_form=None, error=None, form=None, new_token=None
+):
     from engage.api.models import ApiToken
     from engage.webhooks.models import Webhook
     from engage.webhooks.services import recent_deliveries
@@ -412,16 +490,24 @@ def _integrations_page(agency, token_form=None, webhook_form=None, error=None, f
     token_form = token_form or TokenForm()
     webhook_form = webhook_form or WebhookForm()
     tokens = db.session.scalars(
-        select(ApiToken).where(ApiToken.agency_id == agency.id)
+        select(ApiToken)
+        .where(ApiToken.agency_id == agency.id)
         .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
     ).all()
     hooks = db.session.scalars(
         select(Webhook).where(Webhook.agency_id == agency.id).order_by(Webhook.id)
     ).all()
     return render_form(
-        "workspace/integrations.html", form or token_form, error, agency=agency,
-        tokens=tokens, webhooks=hooks, deliveries=recent_deliveries(agency.id),
-        token_form=token_form, webhook_form=webhook_form, new_token=new_token,
+        "workspace/integrations.html",
+        form or token_form,
+        error,
+        agency=agency,
+        tokens=tokens,
+        webhooks=hooks,
+        deliveries=recent_deliveries(agency.id),
+        token_form=token_form,
+        webhook_form=webhook_form,
+        new_token=new_token,
     )
 
 
@@ -451,8 +537,9 @@ def create_token(slug: str):
     return response[0], 201
 
 
-@bp.route("/agencies/<slug>/integrations/tokens/<int(max=2147483647):token_id>/revoke",
-          methods=["POST"])
+@bp.route(
+    "/agencies/<slug>/integrations/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"]
+)
 @login_required
 def revoke_token(slug: str, token_id: int):
     from engage.api.models import ApiToken
@@ -462,8 +549,11 @@ def revoke_token(slug: str, token_id: int):
     token = _owned(agency, ApiToken, token_id)
     if not ActionForm().validate():
         abort(400)
-    return _apply(lambda: revoke_token(current_user, token), _("The token is revoked."),
-                  url_for("workspace.integrations", slug=agency.slug))
+    return _apply(
+        lambda: revoke_token(current_user, token),
+        _("The token is revoked."),
+        url_for("workspace.integrations", slug=agency.slug),
+    )
 
 
 @bp.route("/agencies/<slug>/integrations/webhooks", methods=["POST"])
@@ -480,13 +570,16 @@ def create_webhook(slug: str):
     except DomainError as error:
         return _integrations_page(agency, webhook_form=form, error=error, form=form)
     db.session.commit()
-    flash(_("The webhook is saved. Use its secret to check the signature of each event."),
-          "success")
+    flash(
+        _("The webhook is saved. Use its secret to check the signature of each event."), "success"
+    )
     return redirect(url_for("workspace.integrations", slug=agency.slug))
 
 
-@bp.route("/agencies/<slug>/integrations/webhooks/<int(max=2147483647):webhook_id>/remove",
-          methods=["POST"])
+@bp.route(
+    "/agencies/<slug>/integrations/webhooks/<int(max=2147483647):webhook_id>/remove",
+    methods=["POST"],
+)
 @login_required
 def remove_webhook(slug: str, webhook_id: int):
     from engage.webhooks.models import Webhook
@@ -496,5 +589,8 @@ def remove_webhook(slug: str, webhook_id: int):
     webhook = _owned(agency, Webhook, webhook_id)
     if not ActionForm().validate():
         abort(400)
-    return _apply(lambda: remove_webhook(current_user, webhook), _("The webhook is removed."),
-                  url_for("workspace.integrations", slug=agency.slug))
+    return _apply(
+        lambda: remove_webhook(current_user, webhook),
+        _("The webhook is removed."),
+        url_for("workspace.integrations", slug=agency.slug),
+    )

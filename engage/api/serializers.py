@@ -7,10 +7,26 @@ from flask import url_for
 from engage.text import render_markdown
 
 IDEA_FIELDS = (
-    "id", "url", "challenge", "title", "body_markdown", "body_html", "tags", "author",
-    "vote_count", "comment_count", "moderation_state", "decision", "decision_response",
-    "pipeline_stage", "external_ref", "risk_flags", "created_at", "published_at",
-    "decided_at", "updated_at",
+    "id",
+    "url",
+    "challenge",
+    "title",
+    "body_markdown",
+    "body_html",
+    "tags",
+    "author",
+    "vote_count",
+    "comment_count",
+    "moderation_state",
+    "decision",
+    "decision_response",
+    "pipeline_stage",
+    "external_ref",
+    "risk_flags",
+    "created_at",
+    "published_at",
+    "decided_at",
+    "updated_at",
 )
 
 
@@ -58,30 +74,62 @@ def idea_detail_json(idea) -> dict:
     return {
         **idea_json(idea),
         "pipeline_history": [
-            {"stage": e.stage, "note": e.note, "external_ref": e.external_ref,
-             "at": rfc3339(e.created_at)}
+            {
+                "stage": e.stage,
+                "note": e.note,
+                "external_ref": e.external_ref,
+                "at": rfc3339(e.created_at),
+            }
             for e in idea.pipeline_events
         ],
     }
 
 
-CSV_COLUMNS = ("id", "url", "challenge_slug", "title", "author_display_name",
-               "author_account_type", "author_organisation", "tags", "vote_count",
-               "comment_count", "moderation_state", "decision", "pipeline_stage",
-               "external_ref", "risk_flags", "created_at", "published_at", "decided_at",
-               "updated_at")
+CSV_COLUMNS = (
+    "id",
+    "url",
+    "challenge_slug",
+    "title",
+    "author_display_name",
+    "author_account_type",
+    "author_organisation",
+    "tags",
+    "vote_count",
+    "comment_count",
+    "moderation_state",
+    "decision",
+    "pipeline_stage",
+    "external_ref",
+    "risk_flags",
+    "created_at",
+    "published_at",
+    "decided_at",
+    "updated_at",
+)
 
 
 def idea_csv_row(idea) -> list:
     data = idea_json(idea)
     return [
-        data["id"], data["url"], data["challenge"]["slug"], data["title"],
-        data["author"]["display_name"], data["author"]["account_type"],
-        data["author"]["organisation"] or "", " ".join(data["tags"]), data["vote_count"],
-        data["comment_count"], data["moderation_state"], data["decision"],
-        data["pipeline_stage"] or "", data["external_ref"] or "",
-        " ".join(r["kind"] for r in data["risk_flags"]), data["created_at"],
-        data["published_at"] or "", data["decided_at"] or "", data["updated_at"],
+        data["id"],
+        data["url"],
+        data["challenge"]["slug"],
+        data["title"],
+        data["author"]["display_name"],
+        data["author"]["account_type"],
+        data["author"]["organisation"] or "",
+        " ".join(data["tags"]),
+        data["vote_count"],
+        data["comment_count"],
+        data["moderation_state"],
+        data["decision"],
+        data["pipeline_stage"] or "",
+        data["external_ref"] or "",
+        " ".join(r["kind"] for r in data["risk_flags"]),
+        data["created_at"],
+        data["published_at"] or "",
+        data["decided_at"] or "",
+        data["updated_at"],
     ]
 
 

@@ -12,8 +12,9 @@ from engage.extensions import db
 NAME_MAX = 80
 
 
-def create_token(actor, agency, name: str, scopes: list[str], *,
-                 from_cli: bool = False) -> tuple[ApiToken, str]:
+def create_token(
+    actor, agency, name: str, scopes: list[str], *, from_cli: bool = False
+) -> tuple[ApiToken, str]:
     """Create a token for the agency; return it with its value, which is shown once.
 
     Raises NotPermitted (not the agency's admin), ValidationFailed (name, scopes).
@@ -22,15 +23,21 @@ def create_token(actor, agency, name: str, scopes: list[str], *,
         raise NotPermitted(_l("Only the agency's admins can manage API tokens."))
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX:
-        raise ValidationFailed(_l("Give the token a name of at most %(max)d characters.",
-                                  max=NAME_MAX), "name")
+        raise ValidationFailed(
+            _l("Give the token a name of at most %(max)d characters.", max=NAME_MAX), "name"
+        )
     scopes = sorted(set(scopes))
     if not scopes or any(scope not in SCOPES for scope in scopes):
         raise ValidationFailed(_l("Choose at least one scope from the list."), "scopes")
     value = new_token_value()
-    token = ApiToken(agency_id=agency.id, name=name, prefix=value[:12],
-                     token_hash=hash_token(value), scopes=" ".join(scopes),
-                     created_by_id=actor.id if actor else None)
+    token = ApiToken(
+        agency_id=agency.id,
+        name=name,
+        prefix=value[:12],
+        token_hash=hash_token(value),
+        scopes=" ".join(scopes),
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(token)
     db.session.flush()
     return token, value
@@ -50,13 +57,16 @@ def token_for(value: str) -> ApiToken | None:
     if not value.startswith("eng_") or len(value) > 100:
         return None
     token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(value),
-                               ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(value), ApiToken.revoked_at.is_(None)
+        )
     )
     if token is not None:
         # A plain UPDATE: concurrent requests of one token must not conflict.
         db.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now_utc())
+            update(ApiToken)
+            .where(ApiToken.id == token.id)
+            .values(last_used_at=now_utc())
             .execution_options(synchronize_session=False)
         )
     return token

@@ -22,9 +22,11 @@ def _language_choices() -> list[SelectChoice]:
 def _email_field():
     return StringField(
         _l("E-mail address"),
-        validators=[DataRequired(_l("Enter your e-mail address.")),
-                    Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
-                    Email(_l("Enter a valid e-mail address, like name@example.org."))],
+        validators=[
+            DataRequired(_l("Enter your e-mail address.")),
+            Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
+            Email(_l("Enter a valid e-mail address, like name@example.org.")),
+        ],
         render_kw={"autocomplete": "email", "type": "email"},
     )
 
@@ -33,16 +35,26 @@ def _new_password_fields():
     password = PasswordField(
         _l("Password"),
         description=_l("At least %(count)d characters.", count=PASSWORD_MIN),
-        validators=[DataRequired(_l("Choose a password.")),
-                    Length(min=PASSWORD_MIN, max=PASSWORD_MAX,
-                           message=_l("Use between %(min)d and %(max)d characters.",
-                                      min=PASSWORD_MIN, max=PASSWORD_MAX))],
+        validators=[
+            DataRequired(_l("Choose a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l(
+                    "Use between %(min)d and %(max)d characters.",
+                    min=PASSWORD_MIN,
+                    max=PASSWORD_MAX,
+                ),
+            ),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[DataRequired(_l("Repeat the password.")),
-                    EqualTo("password", _l("The two passwords are not the same."))],
+        validators=[
+            DataRequired(_l("Repeat the password.")),
+            EqualTo("password", _l("The two passwords are not the same.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     return password, confirm
@@ -52,8 +64,10 @@ def _display_name_field():
     return StringField(
         _l("Display name"),
         description=_l("Shown next to your ideas and comments."),
-        validators=[DataRequired(_l("Enter the name to show.")),
-                    Length(max=80, message=_l("Use at most %(max)d characters.", max=80))],
+        validators=[
+            DataRequired(_l("Enter the name to show.")),
+            Length(max=80, message=_l("Use at most %(max)d characters.", max=80)),
+        ],
         render_kw={"autocomplete": "nickname"},
     )
 
@@ -62,8 +76,10 @@ def _organisation_field():
     return StringField(
         _l("Organisation name"),
         description=_l("Required for business accounts; shown instead of your name."),
-        validators=[Optional(),
-                    Length(max=120, message=_l("Use at most %(max)d characters.", max=120))],
+        validators=[
+            Optional(),
+            Length(max=120, message=_l("Use at most %(max)d characters.", max=120)),
+        ],
         render_kw={"autocomplete": "organization"},
     )
 
@@ -71,8 +87,10 @@ def _organisation_field():
 class RegisterForm(FlaskForm):
     account_type = RadioField(
         _l("I take part as"),
-        choices=[SelectChoice("citizen", _l("A citizen")),
-                 SelectChoice("business", _l("A business or organisation"))],
+        choices=[
+            SelectChoice("citizen", _l("A citizen")),
+            SelectChoice("business", _l("A business or organisation")),
+        ],
         default="citizen",
         validators=[DataRequired(_l("Choose citizen or business."))],
     )
@@ -86,8 +104,10 @@ class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(_l("Enter your password.")),
-                    Length(max=PASSWORD_MAX, message=_l("That password is too long."))],
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=PASSWORD_MAX, message=_l("That password is too long.")),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField(_l("Keep me signed in on this device"))
@@ -113,8 +133,10 @@ class ProfileForm(FlaskForm):
     timezone = SelectField(
         _l("Time zone"),
         description=_l("Dates and times are shown in this time zone."),
-        choices=[SelectChoice("", "UTC"),
-                 *(SelectChoice(zone, zone.replace("_", " ")) for zone in TIMEZONES)],
+        choices=[
+            SelectChoice("", "UTC"),
+            *(SelectChoice(zone, zone.replace("_", " ")) for zone in TIMEZONES),
+        ],
         validators=[Optional()],
     )
     email_on_decisions = BooleanField(
@@ -125,9 +147,10 @@ class ProfileForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
-        validators=[DataRequired(_l("Enter your current password.")),
-                    Length(max=PASSWORD_MAX, message=_l("That password is too long."))],
+        validators=[
+            DataRequired(_l("Enter your current password.")),
+            Length(max=PASSWORD_MAX, message=_l("That password is too long.")),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
     password, password_confirm = _new_password_fields()
-

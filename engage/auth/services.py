@@ -92,8 +92,9 @@ def register_user(
         raise ValidationFailed(_l("Choose citizen or business."), "account_type")
     organisation_name = (organisation_name or "").strip() or None
     if account_type == "business" and not organisation_name:
-        raise ValidationFailed(_l("A business account needs the organisation's name."),
-                               "organisation_name")
+        raise ValidationFailed(
+            _l("A business account needs the organisation's name."), "organisation_name"
+        )
     existing = find_user_by_email(email)
     if existing is not None:
         # Hash anyway, so a known address answers as slowly as a new account is created.
@@ -167,14 +168,19 @@ def reset_password(token: str, password: str) -> User:
 def change_password(user: User, current_password: str, new_password: str) -> None:
     """Change the password. Raises ValidationFailed if the current one is wrong."""
     if not user.check_password(current_password):
-        raise ValidationFailed(_l("Your current password is not correct."),
-                               "current_password")
+        raise ValidationFailed(_l("Your current password is not correct."), "current_password")
     _set_password(user, new_password)
 
 
-def update_profile(user: User, *, display_name: str, locale: str | None,
-                   organisation_name: str | None = None, timezone: str | None = None,
-                   email_on_decisions: bool = False) -> None:
+def update_profile(
+    user: User,
+    *,
+    display_name: str,
+    locale: str | None,
+    organisation_name: str | None = None,
+    timezone: str | None = None,
+    email_on_decisions: bool = False,
+) -> None:
     """Change the public name, language, time zone, e-mail choices and (for
     businesses) organisation name. Raises ValidationFailed."""
     if locale and locale not in current_app.config["LANGUAGES"]:
@@ -183,8 +189,9 @@ def update_profile(user: User, *, display_name: str, locale: str | None,
         raise ValidationFailed(_l("Choose one of the offered time zones."), "timezone")
     organisation_name = (organisation_name or "").strip()
     if user.is_business and not organisation_name:
-        raise ValidationFailed(_l("A business account needs the organisation's name."),
-                               "organisation_name")
+        raise ValidationFailed(
+            _l("A business account needs the organisation's name."), "organisation_name"
+        )
     user.display_name = display_name.strip()
     user.locale = locale or None
     user.timezone = timezone or None
@@ -209,9 +216,12 @@ def create_site_admin(email: str, password: str) -> tuple[User, bool]:
     user = find_user_by_email(email)
     created = user is None
     if created:
-        user = User(email=normalize_email(email),
-                    display_name=normalize_email(email).split("@")[0][:80],
-                    account_type="citizen", email_verified_at=now_utc())
+        user = User(
+            email=normalize_email(email),
+            display_name=normalize_email(email).split("@")[0][:80],
+            account_type="citizen",
+            email_verified_at=now_utc(),
+        )
         user.set_password(password)
         db.session.add(user)
     user.is_admin = True

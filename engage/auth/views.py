@@ -211,15 +211,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data,
-                                     form.password.data)
+            services.change_password(current_user, form.current_password.data, form.password.data)
         except ValidationFailed as error:
             return render_form("auth/change_password.html", form, error)
         db.session.commit()
         # Re-issue this session with the new version; every other one is now invalid.
         login_user(current_user._get_current_object())
-        flash(_("Your password has been changed. Other devices have been signed out."),
-              "success")
+        flash(_("Your password has been changed. Other devices have been signed out."), "success")
         return redirect(url_for("auth.profile"))
     return render_form("auth/change_password.html", form)
 

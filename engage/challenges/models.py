@@ -32,10 +32,12 @@ class Tag(db.Model):
 challenge_tags = Table(
     "challenge_tags",
     db.metadata,
-    Column("challenge_id", Integer, ForeignKey("challenges.id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    Column(
+        "challenge_id", Integer, ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 

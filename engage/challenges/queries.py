@@ -12,8 +12,13 @@ from engage.extensions import db
 from engage.ideas.models import Idea
 
 # Home and list order: where someone can act now comes first.
-PHASE_ORDER = {states.OPEN: 0, states.VOTING: 1, states.UPCOMING: 2, states.REVIEW: 3,
-               states.CLOSED: 4}
+PHASE_ORDER = {
+    states.OPEN: 0,
+    states.VOTING: 1,
+    states.UPCOMING: 2,
+    states.REVIEW: 3,
+    states.CLOSED: 4,
+}
 LIST_LIMIT = 200
 
 IDEA_SORTS = {
@@ -31,10 +36,15 @@ def phase_condition(phase: str, now: datetime):
         states.DRAFT: Challenge.published_at.is_(None),
         states.CLOSED: and_(published, Challenge.closed_at <= now),
         states.UPCOMING: and_(published, not_closed, Challenge.opens_at > now),
-        states.OPEN: and_(published, not_closed, Challenge.opens_at <= now,
-                          Challenge.submissions_close_at > now),
-        states.VOTING: and_(published, not_closed, Challenge.submissions_close_at <= now,
-                            Challenge.voting_closes_at > now),
+        states.OPEN: and_(
+            published, not_closed, Challenge.opens_at <= now, Challenge.submissions_close_at > now
+        ),
+        states.VOTING: and_(
+            published,
+            not_closed,
+            Challenge.submissions_close_at <= now,
+            Challenge.voting_closes_at > now,
+        ),
         states.REVIEW: and_(published, not_closed, Challenge.voting_closes_at <= now),
     }
     return conditions[phase]

@@ -30,7 +30,7 @@ def slugify(text: str) -> str:
     """Lower-case ASCII words joined by hyphens: 'Vélo & ville' → 'velo-ville'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:SLUG_MAX - 6].strip("-") or "challenge"
+    return slug[: SLUG_MAX - 6].strip("-") or "challenge"
 
 
 def _unique_slug(title: str, challenge_id: int | None) -> str:
@@ -44,21 +44,33 @@ def _unique_slug(title: str, challenge_id: int | None) -> str:
     return slug
 
 
-def _check_timeline(opens_at: datetime, submissions_close_at: datetime,
-                    voting_closes_at: datetime) -> None:
+def _check_timeline(
+    opens_at: datetime, submissions_close_at: datetime, voting_closes_at: datetime
+) -> None:
     if not opens_at < submissions_close_at:
-        raise ValidationFailed(_l("Ideas must close after the challenge opens."),
-                               "submissions_close_at")
+        raise ValidationFailed(
+            _l("Ideas must close after the challenge opens."), "submissions_close_at"
+        )
     if not submissions_close_at <= voting_closes_at:
-        raise ValidationFailed(_l("Voting cannot close before ideas close."),
-                               "voting_closes_at")
+        raise ValidationFailed(_l("Voting cannot close before ideas close."), "voting_closes_at")
 
 
-def save_challenge(actor, agency, challenge: Challenge | None = None, *, title: str,
-                   summary: str, body: str, tags: str, opens_at: datetime,
-                   submissions_close_at: datetime, voting_closes_at: datetime,
-                   moderation_mode: str, vote_limit: int | None,
-                   allow_business: bool) -> Challenge:
+def save_challenge(
+    actor,
+    agency,
+    challenge: Challenge | None = None,
+    *,
+    title: str,
+    summary: str,
+    body: str,
+    tags: str,
+    opens_at: datetime,
+    submissions_close_at: datetime,
+    voting_closes_at: datetime,
+    moderation_mode: str,
+    vote_limit: int | None,
+    allow_business: bool,
+) -> Challenge:
     """Create a draft challenge, or change one. Raises NotPermitted, ValidationFailed."""
     _require_admin(actor, agency)
     if challenge is not None and challenge.agency_id != agency.id:
@@ -67,8 +79,7 @@ def save_challenge(actor, agency, challenge: Challenge | None = None, *, title: 
     if moderation_mode not in ("pre", "post"):
         raise ValidationFailed(_l("Choose how ideas are moderated."), "moderation_mode")
     if vote_limit is not None and vote_limit < 1:
-        raise ValidationFailed(_l("The vote limit must be at least 1, or empty."),
-                               "vote_limit")
+        raise ValidationFailed(_l("The vote limit must be at least 1, or empty."), "vote_limit")
     tag_rows = resolve_tags(parse_tags(tags))
     if challenge is None:
         challenge = Challenge(agency=agency, slug=_unique_slug(title, None))
@@ -111,8 +122,6 @@ def delete_challenge(actor, challenge: Challenge) -> None:
     """Delete a challenge that has no ideas; one with ideas can only be closed."""
     _require_admin(actor, challenge.agency)
     if db.session.scalar(select(exists().where(Idea.challenge_id == challenge.id))):
-        raise InvalidTransition(
-            _l("A challenge with ideas cannot be deleted. Close it instead.")
-        )
+        raise InvalidTransition(_l("A challenge with ideas cannot be deleted. Close it instead."))
     db.session.delete(challenge)
     db.session.flush()

@@ -6,7 +6,12 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 DRAFT, UPCOMING, OPEN, VOTING, REVIEW, CLOSED = (
-    "draft", "upcoming", "open", "voting", "review", "closed"
+    "draft",
+    "upcoming",
+    "open",
+    "voting",
+    "review",
+    "closed",
 )
 PHASES = (DRAFT, UPCOMING, OPEN, VOTING, REVIEW, CLOSED)
 
@@ -22,18 +27,24 @@ class PhaseRules:
 
 
 PHASE_RULES = {
-    DRAFT: PhaseRules(_l("Draft"), submit=False, vote=False, comment=False, decide=False,
-                      public=False),
-    UPCOMING: PhaseRules(_l("Opening soon"), submit=False, vote=False, comment=False,
-                         decide=False, public=True),
-    OPEN: PhaseRules(_l("Open for ideas"), submit=True, vote=True, comment=True,
-                     decide=True, public=True),
-    VOTING: PhaseRules(_l("Voting"), submit=False, vote=True, comment=True, decide=True,
-                       public=True),
-    REVIEW: PhaseRules(_l("In review"), submit=False, vote=False, comment=True, decide=True,
-                       public=True),
-    CLOSED: PhaseRules(_l("Closed"), submit=False, vote=False, comment=False, decide=False,
-                       public=True),
+    DRAFT: PhaseRules(
+        _l("Draft"), submit=False, vote=False, comment=False, decide=False, public=False
+    ),
+    UPCOMING: PhaseRules(
+        _l("Opening soon"), submit=False, vote=False, comment=False, decide=False, public=True
+    ),
+    OPEN: PhaseRules(
+        _l("Open for ideas"), submit=True, vote=True, comment=True, decide=True, public=True
+    ),
+    VOTING: PhaseRules(
+        _l("Voting"), submit=False, vote=True, comment=True, decide=True, public=True
+    ),
+    REVIEW: PhaseRules(
+        _l("In review"), submit=False, vote=False, comment=True, decide=True, public=True
+    ),
+    CLOSED: PhaseRules(
+        _l("Closed"), submit=False, vote=False, comment=False, decide=False, public=True
+    ),
 }
 
 

@@ -35,36 +35,54 @@ def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
     """
     _require_decider(actor, idea)
     if len(response or "") > RESPONSE_MAX:
-        raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX),
-                               "response")
+        raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX), "response")
     source, target = states.apply_decision(idea, action, response)
     if target == states.ACCEPTED:
         idea.pipeline_events.append(
-            PipelineEvent(stage=idea.pipeline_stage, note=idea.decision_response,
-                          actor_id=actor.id)
+            PipelineEvent(
+                stage=idea.pipeline_stage, note=idea.decision_response, actor_id=actor.id
+            )
         )
-    record_action(actor, idea.challenge.agency_id, f"decide_{action}", idea=idea,
-                  from_state=source, to_state=target, reason=idea.decision_response)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        f"decide_{action}",
+        idea=idea,
+        from_state=source,
+        to_state=target,
+        reason=idea.decision_response,
+    )
     db.session.flush()
     webhooks.emit("idea.accepted" if target == states.ACCEPTED else "idea.updated", idea)
     for person in _people_to_tell(idea):
-        mail.send_to_user(person, "idea_decided", idea=idea,
-                          is_author=person.id == idea.author_id)
+        mail.send_to_user(person, "idea_decided", idea=idea, is_author=person.id == idea.author_id)
     db.session.flush()
 
 
 def _people_to_tell(idea: Idea) -> list[User]:
     """The author, and every voter who opted in to decision e-mails (one query)."""
     voters = db.session.scalars(
-        select(User).join(Vote, Vote.voter_id == User.id)
-        .where(Vote.idea_id == idea.id, User.email_on_decisions.is_(True),
-               User.id != idea.author_id, User.suspended_at.is_(None))
+        select(User)
+        .join(Vote, Vote.voter_id == User.id)
+        .where(
+            Vote.idea_id == idea.id,
+            User.email_on_decisions.is_(True),
+            User.id != idea.author_id,
+            User.suspended_at.is_(None),
+        )
     ).all()
     return [idea.author, *voters]
 
 
-def move_idea_stage(actor, idea: Idea, stage: str, note: str | None = None,
-                    external_ref: str | None = None, *, by_api: bool = False) -> PipelineEvent:
+def move_idea_stage(
+    actor,
+    idea: Idea,
+    stage: str,
+    note: str | None = None,
+    external_ref: str | None = None,
+    *,
+    by_api: bool = False,
+) -> PipelineEvent:
     """Move an accepted idea to a later stage (or discontinue it), with a public note.
 
     `actor` is a staff user, or None for an agency system through the API (`by_api`).
@@ -77,16 +95,25 @@ def move_idea_stage(actor, idea: Idea, stage: str, note: str | None = None,
     if len(note) > NOTE_MAX:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=NOTE_MAX), "note")
     if external_ref and len(external_ref) > EXTERNAL_REF_MAX:
-        raise ValidationFailed(_l("Use at most %(max)d characters.", max=EXTERNAL_REF_MAX),
-                               "external_ref")
+        raise ValidationFailed(
+            _l("Use at most %(max)d characters.", max=EXTERNAL_REF_MAX), "external_ref"
+        )
     source, target = states.apply_stage(idea, stage)
     if external_ref:
         idea.external_ref = external_ref
-    event = PipelineEvent(stage=target, note=note, external_ref=external_ref,
-                          actor_id=actor.id if actor else None)
+    event = PipelineEvent(
+        stage=target, note=note, external_ref=external_ref, actor_id=actor.id if actor else None
+    )
     idea.pipeline_events.append(event)
-    record_action(actor, idea.challenge.agency_id, "stage", idea=idea, from_state=source,
-                  to_state=target, reason=note or None)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        "stage",
+        idea=idea,
+        from_state=source,
+        to_state=target,
+        reason=note or None,
+    )
     db.session.flush()
     webhooks.emit("idea.pipeline_changed", idea)
     mail.send_to_user(idea.author, "idea_stage", idea=idea, event=event)

@@ -15,15 +15,18 @@ def _max(count: int):
 class IdeaForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        description=_l("Say your idea in one sentence (at most %(max)d characters).",
-                       max=TITLE_MAX),
+        description=_l(
+            "Say your idea in one sentence (at most %(max)d characters).", max=TITLE_MAX
+        ),
         validators=[DataRequired(_l("Give your idea a title.")), _max(TITLE_MAX)],
         render_kw={"maxlength": TITLE_MAX},
     )
     body = TextAreaField(
         _l("Description"),
-        description=_l("What problem does it solve, and how? You can use Markdown: "
-                       "*emphasis*, **strong**, lists, [links](https://example.org)."),
+        description=_l(
+            "What problem does it solve, and how? You can use Markdown: "
+            "*emphasis*, **strong**, lists, [links](https://example.org)."
+        ),
         validators=[DataRequired(_l("Describe your idea.")), _max(BODY_MAX)],
         render_kw={"rows": 12},
     )

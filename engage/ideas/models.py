@@ -27,7 +27,6 @@ LOCATION_MAX = 200
 EXCERPT_MAX = 240
 
 
-
 def _in(column: str, values) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -35,16 +34,18 @@ def _in(column: str, values) -> str:
 idea_tags = db.Table(
     "idea_tags",
     Column("idea_id", Integer, ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    Column(
+        "tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 
 class Idea(TimestampMixin, db.Model):
     __tablename__ = "ideas"
     __table_args__ = (
-        CheckConstraint(_in("moderation_state", states.MODERATION_STATES),
-                        name="moderation_state"),
+        CheckConstraint(
+            _in("moderation_state", states.MODERATION_STATES), name="moderation_state"
+        ),
         CheckConstraint(_in("decision", states.DECISIONS), name="decision"),
         CheckConstraint(
             f"pipeline_stage IS NULL OR {_in('pipeline_stage', states.PIPELINE_STAGES)}",
@@ -54,8 +55,7 @@ class Idea(TimestampMixin, db.Model):
         # One index per sort order of the challenge page (published ideas only).
         Index("ix_ideas_by_votes", "challenge_id", "moderation_state", "vote_count", "id"),
         Index("ix_ideas_by_newest", "challenge_id", "moderation_state", "published_at", "id"),
-        Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count",
-              "id"),
+        Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count", "id"),
         # The export API pages through changes in (updated_at, id) order.
         Index("ix_ideas_by_update", "updated_at", "id"),
     )
@@ -89,7 +89,8 @@ class Idea(TimestampMixin, db.Model):
     merged_into = relationship("Idea", remote_side="Idea.id")
     risk_flags = relationship("RiskFlag", order_by="RiskFlag.kind", cascade="all, delete-orphan")
     pipeline_events = relationship(
-        "PipelineEvent", order_by="(PipelineEvent.created_at, PipelineEvent.id)",
+        "PipelineEvent",
+        order_by="(PipelineEvent.created_at, PipelineEvent.id)",
         cascade="all, delete-orphan",
     )
 

@@ -31,8 +31,9 @@ def can_participate(user, challenge) -> Verdict:
     if user.suspended_at is not None:
         return deny(_l("Your account is suspended."))
     if not user.is_verified:
-        return deny(_l("Confirm your e-mail address to take part. "
-                       "We sent you a link when you registered."))
+        return deny(
+            _l("Confirm your e-mail address to take part. We sent you a link when you registered.")
+        )
     if user.is_business and not challenge.allow_business:
         return deny(_l("This challenge is open to citizens only."))
     return ALLOWED

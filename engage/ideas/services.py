@@ -44,8 +44,9 @@ def parse_tags(text: str | None) -> list[str]:
     if len(names) > MAX_TAGS:
         raise ValidationFailed(_l("Use at most %(count)d tags.", count=MAX_TAGS), "tags")
     if any(len(name) > TAG_MAX for name in names):
-        raise ValidationFailed(_l("Each tag can be at most %(count)d characters long.",
-                                  count=TAG_MAX), "tags")
+        raise ValidationFailed(
+            _l("Each tag can be at most %(count)d characters long.", count=TAG_MAX), "tags"
+        )
     return names
 
 
@@ -142,15 +143,21 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
             return False
         # Votes on ideas that left (withdrawn, hidden, merged) no longer use the quota.
         used = db.session.scalar(
-            select(func.count(Vote.id)).join(Idea, Idea.id == Vote.idea_id).where(
-                Vote.voter_id == voter.id, Vote.challenge_id == challenge.id,
+            select(func.count(Vote.id))
+            .join(Idea, Idea.id == Vote.idea_id)
+            .where(
+                Vote.voter_id == voter.id,
+                Vote.challenge_id == challenge.id,
                 Idea.moderation_state == states.PUBLISHED,
             )
         )
         if used >= challenge.vote_limit:
             raise LimitReached(
-                _l("You have used all %(limit)d of your votes in this challenge. "
-                   "Take one back to vote for this idea.", limit=challenge.vote_limit)
+                _l(
+                    "You have used all %(limit)d of your votes in this challenge. "
+                    "Take one back to vote for this idea.",
+                    limit=challenge.vote_limit,
+                )
             )
     # RETURNING tells whether a row went in; rowcount cannot: with implicit RETURNING,
     # PostgreSQL drivers report -1 whether the row was inserted or skipped.

@@ -17,8 +17,7 @@ CHANGES_REQUESTED = "changes_requested"
 HIDDEN = "hidden"
 MERGED = "merged"
 WITHDRAWN = "withdrawn"
-MODERATION_STATES = (PENDING, PUBLISHED, REJECTED, CHANGES_REQUESTED, HIDDEN, MERGED,
-                     WITHDRAWN)
+MODERATION_STATES = (PENDING, PUBLISHED, REJECTED, CHANGES_REQUESTED, HIDDEN, MERGED, WITHDRAWN)
 
 STATE_LABELS = {
     PENDING: _l("Waiting for moderation"),
@@ -44,14 +43,14 @@ class Transition:
 TRANSITIONS = {
     "publish": Transition(frozenset({PENDING}), PUBLISHED, STAFF),
     "reject": Transition(frozenset({PENDING}), REJECTED, STAFF, needs_reason=True),
-    "request_changes": Transition(frozenset({PENDING}), CHANGES_REQUESTED, STAFF,
-                                  needs_reason=True),
+    "request_changes": Transition(
+        frozenset({PENDING}), CHANGES_REQUESTED, STAFF, needs_reason=True
+    ),
     "resubmit": Transition(frozenset({CHANGES_REQUESTED}), PENDING, AUTHOR),
     "hide": Transition(frozenset({PUBLISHED}), HIDDEN, STAFF, needs_reason=True),
     "restore": Transition(frozenset({HIDDEN}), PUBLISHED, STAFF),
     "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED, STAFF),
-    "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN,
-                           AUTHOR),
+    "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN, AUTHOR),
 }
 
 # The author may change the text only while nobody has voted on it as published.
@@ -75,8 +74,10 @@ def apply_transition(idea, action: str, reason: str | None = None) -> tuple[str,
     transition = TRANSITIONS.get(action)
     if transition is None or idea.moderation_state not in transition.sources:
         raise InvalidTransition(
-            _l("This idea is %(state)s; that action is not possible now.",
-               state=STATE_LABELS.get(idea.moderation_state, idea.moderation_state))
+            _l(
+                "This idea is %(state)s; that action is not possible now.",
+                state=STATE_LABELS.get(idea.moderation_state, idea.moderation_state),
+            )
         )
     if transition.needs_reason and not (reason or "").strip():
         raise InvalidTransition(_l("A reason is required for this decision."), "reason")
@@ -155,16 +156,25 @@ DECISION_LABELS = {
 }
 DECISION_TRANSITIONS = {
     "shortlist": Transition(frozenset({NO_DECISION}), SHORTLISTED, STAFF, needs_reason=True),
-    "accept": Transition(frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, STAFF,
-                         needs_reason=True),
-    "decline": Transition(frozenset({NO_DECISION, SHORTLISTED}), DECLINED, STAFF,
-                          needs_reason=True),
+    "accept": Transition(
+        frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, STAFF, needs_reason=True
+    ),
+    "decline": Transition(
+        frozenset({NO_DECISION, SHORTLISTED}), DECLINED, STAFF, needs_reason=True
+    ),
 }
 
 # ISO 56002's innovation process: accepted ideas move forward through these stages,
 # or are discontinued from any stage that is not final.
-PIPELINE_STAGES = ("backlog", "concept", "validation", "development", "deployment",
-                   "implemented", "discontinued")
+PIPELINE_STAGES = (
+    "backlog",
+    "concept",
+    "validation",
+    "development",
+    "deployment",
+    "implemented",
+    "discontinued",
+)
 FORWARD_STAGES = PIPELINE_STAGES[:-1]
 FINAL_STAGES = frozenset({"implemented", "discontinued"})
 STAGE_LABELS = {
@@ -188,8 +198,10 @@ def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
         raise InvalidTransition(_l("Only published ideas can be decided on."))
     if transition is None or idea.decision not in transition.sources:
         raise InvalidTransition(
-            _l("This idea is already %(decision)s; that decision is not possible now.",
-               decision=DECISION_LABELS.get(idea.decision, idea.decision))
+            _l(
+                "This idea is already %(decision)s; that decision is not possible now.",
+                decision=DECISION_LABELS.get(idea.decision, idea.decision),
+            )
         )
     if not (response or "").strip():
         raise InvalidTransition(_l("Write the public response to this decision."), "response")
@@ -218,9 +230,11 @@ def apply_stage(idea, stage: str) -> tuple[str | None, str]:
         raise InvalidTransition(_l("Unknown stage."), "stage")
     if stage not in allowed_next_stages(idea):
         raise InvalidTransition(
-            _l("An idea in stage %(stage)s cannot move to %(target)s.",
-               stage=STAGE_LABELS.get(idea.pipeline_stage, _l("none")),
-               target=STAGE_LABELS[stage]),
+            _l(
+                "An idea in stage %(stage)s cannot move to %(target)s.",
+                stage=STAGE_LABELS.get(idea.pipeline_stage, _l("none")),
+                target=STAGE_LABELS[stage],
+            ),
             "stage",
         )
     source = idea.pipeline_stage

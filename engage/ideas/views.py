@@ -39,8 +39,12 @@ def _load_visible_idea(idea_id: int) -> Idea:
     idea = db.session.scalar(
         select(Idea)
         .where(Idea.id == idea_id)
-        .options(selectinload(Idea.challenge), selectinload(Idea.author),
-                 selectinload(Idea.tags), selectinload(Idea.pipeline_events))
+        .options(
+            selectinload(Idea.challenge),
+            selectinload(Idea.author),
+            selectinload(Idea.tags),
+            selectinload(Idea.pipeline_events),
+        )
     )
     if idea is None or not can_view_idea(current_user, idea, _now()):
         abort(404)
@@ -61,13 +65,19 @@ def submit(slug: str):
     form = IdeaForm()
     verdict = can_submit_idea(current_user, challenge, _now())
     if not verdict:
-        return render_template("ideas/cannot_submit.html", challenge=challenge,
-                               reason=verdict.reason), 403
+        return render_template(
+            "ideas/cannot_submit.html", challenge=challenge, reason=verdict.reason
+        ), 403
     if form.validate_on_submit() and not form.preview.data:
         try:
             idea = services.submit_idea(
-                current_user, challenge, title=form.title.data, body=form.body.data,
-                tags=form.tags.data, location=form.location.data, now=_now(),
+                current_user,
+                challenge,
+                title=form.title.data,
+                body=form.body.data,
+                tags=form.tags.data,
+                location=form.location.data,
+                now=_now(),
             )
         except DomainError as error:
             return _idea_form_page("ideas/submit.html", form, error, challenge=challenge)
@@ -75,8 +85,10 @@ def submit(slug: str):
         if idea.is_published:
             flash(_("Thank you! Your idea is published."), "success")
         else:
-            flash(_("Thank you! Your idea will be published once a moderator has "
-                    "reviewed it."), "success")
+            flash(
+                _("Thank you! Your idea will be published once a moderator has reviewed it."),
+                "success",
+            )
         return redirect(url_for("ideas.show", idea_id=idea.id))
     return _idea_form_page("ideas/submit.html", form, challenge=challenge)
 
@@ -119,8 +131,15 @@ def edit(idea_id: int):
         form.tags.data = ", ".join(tag.name for tag in idea.tags)
     if form.validate_on_submit() and not form.preview.data:
         try:
-            services.edit_idea(current_user, idea, title=form.title.data, body=form.body.data,
-                               tags=form.tags.data, location=form.location.data, now=_now())
+            services.edit_idea(
+                current_user,
+                idea,
+                title=form.title.data,
+                body=form.body.data,
+                tags=form.tags.data,
+                location=form.location.data,
+                now=_now(),
+            )
         except DomainError as error:
             return _idea_form_page("ideas/edit.html", form, error, idea=idea)
         db.session.commit()
@@ -153,15 +172,23 @@ def _act(idea_id: int, action, success_message: str, noop_message: str | None = 
 @bp.route(f"/ideas/{IDEA_ID}/vote", methods=["POST"])
 @login_required
 def vote(idea_id: int):
-    return _act(idea_id, services.cast_vote, _("Your vote is counted."),
-                _("You had already voted for this idea."))
+    return _act(
+        idea_id,
+        services.cast_vote,
+        _("Your vote is counted."),
+        _("You had already voted for this idea."),
+    )
 
 
 @bp.route(f"/ideas/{IDEA_ID}/unvote", methods=["POST"])
 @login_required
 def unvote(idea_id: int):
-    return _act(idea_id, services.withdraw_vote, _("Your vote is withdrawn."),
-                _("You had not voted for this idea."))
+    return _act(
+        idea_id,
+        services.withdraw_vote,
+        _("Your vote is withdrawn."),
+        _("You had not voted for this idea."),
+    )
 
 
 @bp.route(f"/ideas/{IDEA_ID}/withdraw", methods=["POST"])

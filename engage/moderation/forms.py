@@ -44,8 +44,9 @@ ACTION_LABELS = {
 def _reason(label, required_message=None, id=None):
     # An idea's file shows several of these forms at once: each reason field gets its own
     # id so that its label and error summary point at it.
-    validators = [Length(max=REASON_MAX, message=_l("Use at most %(max)d characters.",
-                                                    max=REASON_MAX))]
+    validators = [
+        Length(max=REASON_MAX, message=_l("Use at most %(max)d characters.", max=REASON_MAX))
+    ]
     validators.insert(0, DataRequired(required_message) if required_message else Optional())
     return TextAreaField(label, validators=validators, render_kw={"rows": 3}, id=id)
 
@@ -58,18 +59,24 @@ class DecisionForm(FlaskForm):
 
 
 class BulkForm(FlaskForm):
-    action = SelectField(_l("Decision for the selected ideas"),
-                         choices=choices([("publish", _l("Publish")), ("reject", _l("Reject"))]))
+    action = SelectField(
+        _l("Decision for the selected ideas"),
+        choices=choices([("publish", _l("Publish")), ("reject", _l("Reject"))]),
+    )
     reason = _reason(_l("Reason (required to reject)"), id="bulk-reason")
 
 
 class MergeForm(FlaskForm):
     target_id = IntegerField(
         _l("Number of the idea to merge into"),
-        description=_l("A published idea of the same challenge, for example one of the "
-                       "similar ideas listed here."),
-        validators=[DataRequired(_l("Enter the number of the idea.")),
-                    NumberRange(min=1, max=2**31 - 1, message=_l("Enter a valid number."))],
+        description=_l(
+            "A published idea of the same challenge, for example one of the "
+            "similar ideas listed here."
+        ),
+        validators=[
+            DataRequired(_l("Enter the number of the idea.")),
+            NumberRange(min=1, max=2**31 - 1, message=_l("Enter a valid number.")),
+        ],
     )
     reason = _reason(_l("Note (optional)"), id="merge-reason")
 
@@ -77,8 +84,11 @@ class MergeForm(FlaskForm):
 class DismissForm(FlaskForm):
     """Dismiss or uphold the open reports of an item: a decision with a reason."""
 
-    reason = _reason(_l("Reason for your decision on the reports"),
-                     _l("A reason is required."), id="dismiss-reason")
+    reason = _reason(
+        _l("Reason for your decision on the reports"),
+        _l("A reason is required."),
+        id="dismiss-reason",
+    )
     next = HiddenField()
 
 
@@ -86,9 +96,12 @@ class RiskForm(FlaskForm):
     kind = SelectField(_l("Risk"), choices=choices(RISK_LABELS))
     note = TextAreaField(
         _l("Note"),
-        validators=[DataRequired(_l("Describe the risk.")),
-                    Length(max=RISK_NOTE_MAX, message=_l("Use at most %(max)d characters.",
-                                                         max=RISK_NOTE_MAX))],
+        validators=[
+            DataRequired(_l("Describe the risk.")),
+            Length(
+                max=RISK_NOTE_MAX, message=_l("Use at most %(max)d characters.", max=RISK_NOTE_MAX)
+            ),
+        ],
         render_kw={"rows": 3},
     )
 
@@ -96,18 +109,28 @@ class RiskForm(FlaskForm):
 class TargetForm(FlaskForm):
     hours = IntegerField(
         _l("Moderation target in hours"),
-        validators=[DataRequired(_l("Enter a number of hours.")),
-                    NumberRange(min=1, max=720, message=_l("Choose between 1 and 720 hours."))],
+        validators=[
+            DataRequired(_l("Enter a number of hours.")),
+            NumberRange(min=1, max=720, message=_l("Choose between 1 and 720 hours.")),
+        ],
     )
 
 
 class FlagForm(FlaskForm):
-    reason = RadioField(_l("What is wrong?"), choices=choices(FLAG_REASON_LABELS),
-                        validators=[DataRequired(_l("Choose a reason."))])
+    reason = RadioField(
+        _l("What is wrong?"),
+        choices=choices(FLAG_REASON_LABELS),
+        validators=[DataRequired(_l("Choose a reason."))],
+    )
     details = TextAreaField(
         _l("Details"),
         description=_l("Required if you choose “Something else”."),
-        validators=[Optional(), Length(max=FLAG_DETAILS_MAX, message=_l(
-            "Use at most %(max)d characters.", max=FLAG_DETAILS_MAX))],
+        validators=[
+            Optional(),
+            Length(
+                max=FLAG_DETAILS_MAX,
+                message=_l("Use at most %(max)d characters.", max=FLAG_DETAILS_MAX),
+            ),
+        ],
         render_kw={"rows": 3},
     )

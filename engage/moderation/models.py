@@ -72,9 +72,7 @@ class Flag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
-    comment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("comments.id", ondelete="CASCADE")
-    )
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     reason: Mapped[str] = mapped_column(String(20))
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
@@ -90,8 +88,7 @@ class RiskFlag(TimestampMixin, db.Model):
     __tablename__ = "risk_flags"
     __table_args__ = (
         UniqueConstraint("idea_id", "kind"),
-        CheckConstraint("kind IN ('privacy', 'safety', 'legal', 'accessibility')",
-                        name="kind"),
+        CheckConstraint("kind IN ('privacy', 'safety', 'legal', 'accessibility')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

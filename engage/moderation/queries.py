@@ -50,19 +50,26 @@ def queue_counts(agency_id: int) -> dict[str, int]:
     pending = func.sum(case((Idea.moderation_state == states.PENDING, 1), else_=0))
     flagged = func.sum(case((Idea.open_flag_count > 0, 1), else_=0))
     ideas = db.session.execute(
-        select(pending, flagged).join(Challenge)
+        select(pending, flagged)
+        .join(Challenge)
         .where(Challenge.agency_id == agency_id, Idea.queued_at.is_not(None))
     ).one()
     comments = db.session.scalar(
-        select(func.count(Comment.id)).join(Idea).join(Challenge)
+        select(func.count(Comment.id))
+        .join(Idea)
+        .join(Challenge)
         .where(Challenge.agency_id == agency_id, Comment.queued_at.is_not(None))
     )
-    return {"pending": ideas[0] or 0, "flagged_ideas": ideas[1] or 0,
-            "flagged_comments": comments or 0}
+    return {
+        "pending": ideas[0] or 0,
+        "flagged_ideas": ideas[1] or 0,
+        "flagged_comments": comments or 0,
+    }
 
 
-def moderation_queue(agency_id: int, *, challenge_id: int | None = None,
-                     kind: str = "", limit: int = QUEUE_LIMIT) -> list[QueueRow]:
+def moderation_queue(
+    agency_id: int, *, challenge_id: int | None = None, kind: str = "", limit: int = QUEUE_LIMIT
+) -> list[QueueRow]:
     """The agency's waiting items, oldest first, in a constant number of queries."""
     rows: list[QueueRow] = []
     if kind in ("", "pending", "flagged_ideas"):
@@ -72,22 +79,31 @@ def moderation_queue(agency_id: int, *, challenge_id: int | None = None,
         elif kind == "flagged_ideas":
             query = query.where(Idea.open_flag_count > 0)
         ideas = db.session.scalars(
-            query.options(selectinload(Idea.author), selectinload(Idea.risk_flags),
-                          selectinload(Idea.challenge))
-            .order_by(Idea.queued_at, Idea.id).limit(limit)
+            query.options(
+                selectinload(Idea.author),
+                selectinload(Idea.risk_flags),
+                selectinload(Idea.challenge),
+            )
+            .order_by(Idea.queued_at, Idea.id)
+            .limit(limit)
         ).all()
         rows += [QueueRow("idea", idea, idea, idea.queued_at) for idea in ideas]
     if kind in ("", "flagged_comments"):
         query = (
-            select(Comment).join(Idea).join(Challenge)
+            select(Comment)
+            .join(Idea)
+            .join(Challenge)
             .where(Challenge.agency_id == agency_id, Comment.queued_at.is_not(None))
         )
         if challenge_id:
             query = query.where(Idea.challenge_id == challenge_id)
         comments = db.session.scalars(
-            query.options(selectinload(Comment.author),
-                          selectinload(Comment.idea).selectinload(Idea.challenge))
-            .order_by(Comment.queued_at, Comment.id).limit(limit)
+            query.options(
+                selectinload(Comment.author),
+                selectinload(Comment.idea).selectinload(Idea.challenge),
+            )
+            .order_by(Comment.queued_at, Comment.id)
+            .limit(limit)
         ).all()
         rows += [QueueRow("comment", c, c.idea, c.queued_at) for c in comments]
     rows.sort(key=lambda row: row.queued_at)
@@ -103,10 +119,12 @@ def _attach_flags(rows: list[QueueRow]) -> None:
     if not idea_ids and not comment_ids:
         return
     flags = db.session.scalars(
-        select(Flag).where(
+        select(Flag)
+        .where(
             Flag.resolved_at.is_(None),
             or_(Flag.idea_id.in_(idea_ids), Flag.comment_id.in_(comment_ids)),
-        ).order_by(Flag.created_at)
+        )
+        .order_by(Flag.created_at)
     ).all()
     by_target: dict[tuple, list] = {}
     for flag in flags:
@@ -132,8 +150,12 @@ def attach_similar(rows: list[QueueRow]) -> None:
         .where(
             Idea.challenge_id.in_(challenge_ids),
             Idea.moderation_state.in_([states.PUBLISHED, states.PENDING]),
-            or_(*(func.lower(Idea.title).contains(word, autoescape=True)
-                  for word in sorted(words)[:50])),
+            or_(
+                *(
+                    func.lower(Idea.title).contains(word, autoescape=True)
+                    for word in sorted(words)[:50]
+                )
+            ),
         )
         .order_by(Idea.vote_count.desc(), Idea.id)
         .limit(500)
@@ -141,7 +163,8 @@ def attach_similar(rows: list[QueueRow]) -> None:
     for row in idea_rows:
         own = title_words(row.idea.title)
         scored = [
-            (len(own & title_words(c.title)), c) for c in candidates
+            (len(own & title_words(c.title)), c)
+            for c in candidates
             if c.challenge_id == row.idea.challenge_id and c.id != row.idea.id
         ]
         scored = [pair for pair in scored if pair[0] > 0]
@@ -161,10 +184,12 @@ def idea_history(idea_id: int) -> list[ModerationAction]:
 
 def open_flags_for(*, idea_id: int | None = None, comment_ids=()) -> list[Flag]:
     return db.session.scalars(
-        select(Flag).where(
+        select(Flag)
+        .where(
             Flag.resolved_at.is_(None),
             or_(Flag.idea_id == idea_id, Flag.comment_id.in_(list(comment_ids))),
-        ).order_by(Flag.created_at)
+        )
+        .order_by(Flag.created_at)
     ).all()
 
 

@@ -44,13 +44,27 @@ def _clean_reason(reason: str | None) -> str | None:
     return reason
 
 
-def record_action(actor, agency_id: int, action: str, *, idea=None, comment=None,
-                  from_state=None, to_state=None, reason=None) -> ModerationAction:
+def record_action(
+    actor,
+    agency_id: int,
+    action: str,
+    *,
+    idea=None,
+    comment=None,
+    from_state=None,
+    to_state=None,
+    reason=None,
+) -> ModerationAction:
     """Append one record to the audit trail (actor None for automatic actions)."""
     record = ModerationAction(
-        agency_id=agency_id, actor_id=actor.id if actor else None,
-        idea_id=idea.id if idea else None, comment_id=comment.id if comment else None,
-        action=action, from_state=from_state, to_state=to_state, reason=reason,
+        agency_id=agency_id,
+        actor_id=actor.id if actor else None,
+        idea_id=idea.id if idea else None,
+        comment_id=comment.id if comment else None,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
     )
     db.session.add(record)
     return record
@@ -83,8 +97,15 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
     if action in ("hide", "restore"):  # either way, the reports are decided on
         _resolve_open_flags(idea=idea)
     states.update_queue_position(idea, waiting_for_decision=target == states.PENDING)
-    record_action(actor, idea.challenge.agency_id, action, idea=idea, from_state=source,
-                  to_state=target, reason=reason)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        action,
+        idea=idea,
+        from_state=source,
+        to_state=target,
+        reason=reason,
+    )
     mail.send_to_user(idea.author, "idea_moderated", idea=idea, action=action, reason=reason)
     db.session.flush()
     _tell_agency_systems(idea)
@@ -100,7 +121,8 @@ def bulk_moderate(actor, agency, idea_ids: list[int], action: str, reason: str |
     from engage.challenges.models import Challenge
 
     ideas = db.session.scalars(
-        select(Idea).join(Challenge)
+        select(Idea)
+        .join(Challenge)
         .where(Idea.id.in_(idea_ids), Challenge.agency_id == agency.id)
         .order_by(Idea.id)
     ).all()
@@ -128,19 +150,26 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
     if target.id == duplicate.id or target.challenge_id != duplicate.challenge_id:
         raise ValidationFailed(_l("Choose another idea of the same challenge."), "target_id")
     if not target.is_published:
-        raise ValidationFailed(_l("Ideas can only be merged into a published idea."),
-                               "target_id")
+        raise ValidationFailed(_l("Ideas can only be merged into a published idea."), "target_id")
     source, to_state = states.apply_transition(duplicate, "merge")
     duplicate.merged_into = target
     _move_votes(duplicate, target)
     _resolve_open_flags(idea=duplicate)
     states.update_queue_position(duplicate)
     agency_id = duplicate.challenge.agency_id
-    record_action(actor, agency_id, "merge", idea=duplicate, from_state=source,
-                  to_state=to_state, reason=reason or f"→ #{target.id}")
+    record_action(
+        actor,
+        agency_id,
+        "merge",
+        idea=duplicate,
+        from_state=source,
+        to_state=to_state,
+        reason=reason or f"→ #{target.id}",
+    )
     record_action(actor, agency_id, "merge_into", idea=target, reason=f"← #{duplicate.id}")
-    mail.send_to_user(duplicate.author, "idea_merged", idea=duplicate, target=target,
-                      reason=reason)
+    mail.send_to_user(
+        duplicate.author, "idea_merged", idea=duplicate, target=target, reason=reason
+    )
     db.session.flush()
     _tell_agency_systems(duplicate)
     _tell_agency_systems(target)
@@ -162,7 +191,9 @@ def _move_votes(duplicate: Idea, target: Idea) -> None:
     for idea in (target, duplicate):
         count = select(func.count(Vote.id)).where(Vote.idea_id == idea.id).scalar_subquery()
         db.session.execute(
-            update(Idea).where(Idea.id == idea.id).values(vote_count=count)
+            update(Idea)
+            .where(Idea.id == idea.id)
+            .values(vote_count=count)
             .execution_options(synchronize_session=False)
         )
         db.session.expire(idea, ["vote_count"])
@@ -183,11 +214,19 @@ def moderate_comment(actor, comment: Comment, action: str, reason: str | None = 
     source, target = states.apply_comment_transition(comment, action, reason)
     _resolve_open_flags(comment=comment)  # hiding or restoring decides the reports
     states.update_queue_position(comment)
-    record_action(actor, comment.idea.challenge.agency_id, f"comment_{action}",
-                  idea=comment.idea, comment=comment, from_state=source, to_state=target,
-                  reason=reason)
-    mail.send_to_user(comment.author, "comment_moderated", comment=comment, action=action,
-                      reason=reason)
+    record_action(
+        actor,
+        comment.idea.challenge.agency_id,
+        f"comment_{action}",
+        idea=comment.idea,
+        comment=comment,
+        from_state=source,
+        to_state=target,
+        reason=reason,
+    )
+    mail.send_to_user(
+        comment.author, "comment_moderated", comment=comment, action=action, reason=reason
+    )
     db.session.flush()
 
 
@@ -206,11 +245,17 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
     if reason == "other" and not details:
         raise ValidationFailed(_l("Tell us what is wrong."), "details")
     if details and len(details) > FLAG_DETAILS_MAX:
-        raise ValidationFailed(_l("Use at most %(max)d characters.", max=FLAG_DETAILS_MAX),
-                               "details")
+        raise ValidationFailed(
+            _l("Use at most %(max)d characters.", max=FLAG_DETAILS_MAX), "details"
+        )
     is_idea = isinstance(item, Idea)
-    flag = Flag(reporter_id=reporter.id, reason=reason, details=details,
-                idea_id=item.id if is_idea else None, comment_id=None if is_idea else item.id)
+    flag = Flag(
+        reporter_id=reporter.id,
+        reason=reason,
+        details=details,
+        idea_id=item.id if is_idea else None,
+        comment_id=None if is_idea else item.id,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(flag)
@@ -218,7 +263,8 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
         raise ValidationFailed(_l("You have already reported this.")) from None
     model = type(item)
     db.session.execute(
-        update(model).where(model.id == item.id)
+        update(model)
+        .where(model.id == item.id)
         .values(open_flag_count=model.open_flag_count + 1)
         .execution_options(synchronize_session=False)
     )
@@ -232,8 +278,9 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
 
 def _hide_pending_review(item) -> None:
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        reason = gettext("Hidden automatically after several reports, until a moderator "
-                         "reviews it.")
+        reason = gettext(
+            "Hidden automatically after several reports, until a moderator reviews it."
+        )
     if isinstance(item, Idea):
         if item.moderation_state != states.PUBLISHED:
             return
@@ -244,8 +291,16 @@ def _hide_pending_review(item) -> None:
             return
         source, target = states.apply_comment_transition(item, "hide", reason)
         agency_id, idea, comment = item.idea.challenge.agency_id, item.idea, item
-    record_action(None, agency_id, "auto_hide", idea=idea, comment=comment,
-                  from_state=source, to_state=target, reason=reason)
+    record_action(
+        None,
+        agency_id,
+        "auto_hide",
+        idea=idea,
+        comment=comment,
+        from_state=source,
+        to_state=target,
+        reason=reason,
+    )
 
 
 def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, str]:
@@ -278,12 +333,24 @@ def dismiss_flags(actor, item, reason: str | None) -> None:
         states.apply_comment_transition(item, "restore")
     target = item.moderation_state if is_idea else states.comment_state(item)
     states.update_queue_position(item, waiting_for_decision=is_idea and target == "pending")
-    record_action(actor, idea.challenge.agency_id, "dismiss_flags", idea=idea,
-                  comment=None if is_idea else item, from_state=source, to_state=target,
-                  reason=reason)
-    mail.send_to_user(item.author, "flags_dismissed", idea=idea,
-                      comment=None if is_idea else item, restored=source != target,
-                      reason=reason)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        "dismiss_flags",
+        idea=idea,
+        comment=None if is_idea else item,
+        from_state=source,
+        to_state=target,
+        reason=reason,
+    )
+    mail.send_to_user(
+        item.author,
+        "flags_dismissed",
+        idea=idea,
+        comment=None if is_idea else item,
+        restored=source != target,
+        reason=reason,
+    )
     db.session.flush()
 
 
@@ -308,15 +375,22 @@ def uphold_flags(actor, item, reason: str | None) -> None:
         _resolve_open_flags(comment=item)
         item.hidden_reason = reason
     states.update_queue_position(item)
-    record_action(actor, idea.challenge.agency_id, "uphold_flags", idea=idea,
-                  comment=None if is_idea else item, from_state=source, to_state=source,
-                  reason=reason)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        "uphold_flags",
+        idea=idea,
+        comment=None if is_idea else item,
+        from_state=source,
+        to_state=source,
+        reason=reason,
+    )
     if is_idea:
-        mail.send_to_user(item.author, "idea_moderated", idea=item, action="hide",
-                          reason=reason)
+        mail.send_to_user(item.author, "idea_moderated", idea=item, action="hide", reason=reason)
     else:
-        mail.send_to_user(item.author, "comment_moderated", comment=item, action="hide",
-                          reason=reason)
+        mail.send_to_user(
+            item.author, "comment_moderated", comment=item, action="hide", reason=reason
+        )
     db.session.flush()
 
 
@@ -336,8 +410,9 @@ def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
         idea.risk_flags.append(risk)
     else:
         risk.note, risk.set_by_id = note, actor.id
-    record_action(actor, idea.challenge.agency_id, "risk_set", idea=idea, to_state=kind,
-                  reason=note)
+    record_action(
+        actor, idea.challenge.agency_id, "risk_set", idea=idea, to_state=kind, reason=note
+    )
     db.session.flush()
     return risk
 
@@ -349,8 +424,14 @@ def clear_risk_flag(actor, idea: Idea, kind: str) -> None:
     if risk is None:
         raise InvalidTransition(_l("This risk is not marked on the idea."))
     idea.risk_flags.remove(risk)
-    record_action(actor, idea.challenge.agency_id, "risk_cleared", idea=idea,
-                  from_state=kind, reason=risk.note)
+    record_action(
+        actor,
+        idea.challenge.agency_id,
+        "risk_cleared",
+        idea=idea,
+        from_state=kind,
+        reason=risk.note,
+    )
     db.session.flush()
 
 

@@ -104,11 +104,18 @@ def queue(slug: str):
     rows = queries.moderation_queue(agency.id, challenge_id=challenge_id, kind=kind)
     target_form = TargetForm(hours=agency.moderation_target_hours)
     return render_template(
-        "moderation/queue.html", agency=agency, rows=rows, challenges=challenges,
-        challenge_id=challenge_id, kind=kind, counts=queries.queue_counts(agency.id),
-        bulk_form=BulkForm(), target_form=target_form,
+        "moderation/queue.html",
+        agency=agency,
+        rows=rows,
+        challenges=challenges,
+        challenge_id=challenge_id,
+        kind=kind,
+        counts=queries.queue_counts(agency.id),
+        bulk_form=BulkForm(),
+        target_form=target_form,
         can_set_target=is_admin_of(current_user, agency.id),
-        flag_labels=FLAG_REASON_LABELS, risk_labels=RISK_LABELS,
+        flag_labels=FLAG_REASON_LABELS,
+        risk_labels=RISK_LABELS,
     )
 
 
@@ -117,8 +124,11 @@ def queue(slug: str):
 def bulk(slug: str):
     agency = _agency_for_staff(slug)
     form = BulkForm()
-    ids = [int(v) for v in request.form.getlist("idea_ids")
-           if v.isascii() and v.isdigit() and len(v) < 10]
+    ids = [
+        int(v)
+        for v in request.form.getlist("idea_ids")
+        if v.isascii() and v.isdigit() and len(v) < 10
+    ]
     back = url_for("moderation.queue", slug=agency.slug)
     if not form.validate():
         flash(_("Choose a decision for the selected ideas."), "error")
@@ -127,8 +137,9 @@ def bulk(slug: str):
         flash(_("Select at least one idea."), "error")
         return redirect(back)
     try:
-        done, skipped = services.bulk_moderate(current_user, agency, ids, form.action.data,
-                                               form.reason.data)
+        done, skipped = services.bulk_moderate(
+            current_user, agency, ids, form.action.data, form.reason.data
+        )
     except DomainError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -136,9 +147,14 @@ def bulk(slug: str):
     db.session.commit()
     flash(ngettext("%(num)d idea decided.", "%(num)d ideas decided.", done), "success")
     if skipped:
-        flash(ngettext("%(num)d idea was skipped: it was already decided.",
-                       "%(num)d ideas were skipped: they were already decided.", skipped),
-              "info")
+        flash(
+            ngettext(
+                "%(num)d idea was skipped: it was already decided.",
+                "%(num)d ideas were skipped: they were already decided.",
+                skipped,
+            ),
+            "info",
+        )
     return redirect(back)
 
 
@@ -161,23 +177,32 @@ def set_target(slug: str):
 
 def _idea_file(idea: Idea, **forms) -> dict:
     comments = db.session.scalars(
-        select(Comment).where(Comment.idea_id == idea.id)
-        .options(selectinload(Comment.author)).order_by(Comment.created_at, Comment.id)
+        select(Comment)
+        .where(Comment.idea_id == idea.id)
+        .options(selectinload(Comment.author))
+        .order_by(Comment.created_at, Comment.id)
     ).all()
     similar_row = queries.QueueRow("idea", idea, idea, idea.queued_at or idea.created_at)
     queries.attach_similar([similar_row])
     return {
-        "idea": idea, "agency": idea.challenge.agency, "comments": comments,
+        "idea": idea,
+        "agency": idea.challenge.agency,
+        "comments": comments,
         **_open_flags(idea, comments),
-        "history": queries.idea_history(idea.id), "similar": similar_row.similar,
-        "decisions": [a for a in services.IDEA_DECISIONS
-                      if idea.moderation_state in states.TRANSITIONS[a].sources],
+        "history": queries.idea_history(idea.id),
+        "similar": similar_row.similar,
+        "decisions": [
+            a
+            for a in services.IDEA_DECISIONS
+            if idea.moderation_state in states.TRANSITIONS[a].sources
+        ],
         "can_merge": idea.moderation_state in states.TRANSITIONS["merge"].sources,
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "merge_form": forms.get("merge_form") or MergeForm(),
         "dismiss_form": forms.get("dismiss_form") or DismissForm(),
         "risk_form": forms.get("risk_form") or RiskForm(),
-        "action_labels": ACTION_LABELS, "flag_labels": FLAG_REASON_LABELS,
+        "action_labels": ACTION_LABELS,
+        "flag_labels": FLAG_REASON_LABELS,
         "risk_labels": RISK_LABELS,
     }
 
@@ -204,8 +229,12 @@ def _decide(idea: Idea, form, call, template_form_name: str, success: str):
         try:
             call()
         except DomainError as error:
-            return render_form("moderation/idea.html", form, error,
-                               **_idea_file(idea, **{template_form_name: form}))
+            return render_form(
+                "moderation/idea.html",
+                form,
+                error,
+                **_idea_file(idea, **{template_form_name: form}),
+            )
         db.session.commit()
         flash(success, "success")
         return redirect(_back_to(idea))
@@ -220,10 +249,11 @@ def decide(idea_id: int):
     form = DecisionForm()
     action = request.form.get("action", "")
     return _decide(
-        idea, form,
+        idea,
+        form,
         lambda: services.moderate_idea(current_user, idea, action, form.reason.data),
-        "decision_form", _("Decision saved: %(action)s.",
-                           action=ACTION_LABELS.get(action, action)),
+        "decision_form",
+        _("Decision saved: %(action)s.", action=ACTION_LABELS.get(action, action)),
     )
 
 
@@ -247,9 +277,13 @@ def merge(idea_id: int):
 def dismiss_idea_flags(idea_id: int):
     idea = _idea_for_staff(idea_id)
     form = DismissForm()
-    return _decide(idea, form,
-                   lambda: services.dismiss_flags(current_user, idea, form.reason.data),
-                   "dismiss_form", _("The reports are dismissed."))
+    return _decide(
+        idea,
+        form,
+        lambda: services.dismiss_flags(current_user, idea, form.reason.data),
+        "dismiss_form",
+        _("The reports are dismissed."),
+    )
 
 
 @bp.route(f"/moderation/ideas/{IDEA_ID}/uphold-flags", methods=["POST"])
@@ -257,9 +291,13 @@ def dismiss_idea_flags(idea_id: int):
 def uphold_idea_flags(idea_id: int):
     idea = _idea_for_staff(idea_id)
     form = DismissForm()
-    return _decide(idea, form,
-                   lambda: services.uphold_flags(current_user, idea, form.reason.data),
-                   "dismiss_form", _("The reports are upheld; the idea stays hidden."))
+    return _decide(
+        idea,
+        form,
+        lambda: services.uphold_flags(current_user, idea, form.reason.data),
+        "dismiss_form",
+        _("The reports are upheld; the idea stays hidden."),
+    )
 
 
 @bp.route(f"/moderation/ideas/{IDEA_ID}/risks", methods=["POST"])
@@ -267,10 +305,13 @@ def uphold_idea_flags(idea_id: int):
 def set_risk(idea_id: int):
     idea = _idea_for_staff(idea_id)
     form = RiskForm()
-    return _decide(idea, form,
-                   lambda: services.set_risk_flag(current_user, idea, form.kind.data,
-                                                  form.note.data),
-                   "risk_form", _("The risk is marked."))
+    return _decide(
+        idea,
+        form,
+        lambda: services.set_risk_flag(current_user, idea, form.kind.data, form.note.data),
+        "risk_form",
+        _("The risk is marked."),
+    )
 
 
 @bp.route(f"/moderation/ideas/{IDEA_ID}/risks/<kind>/clear", methods=["POST"])
@@ -278,8 +319,13 @@ def set_risk(idea_id: int):
 def clear_risk(idea_id: int, kind: str):
     idea = _idea_for_staff(idea_id)
     form = DecisionForm()
-    return _decide(idea, form, lambda: services.clear_risk_flag(current_user, idea, kind),
-                   "decision_form", _("The risk is cleared."))
+    return _decide(
+        idea,
+        form,
+        lambda: services.clear_risk_flag(current_user, idea, kind),
+        "decision_form",
+        _("The risk is cleared."),
+    )
 
 
 @bp.route(f"/moderation/comments/{COMMENT_ID}/decide", methods=["POST"])
@@ -288,8 +334,7 @@ def decide_comment(comment_id: int):
     comment = _comment_for_staff(comment_id)
     action = request.form.get("action", "")
     form = DismissForm() if action in ("dismiss_flags", "uphold_flags") else DecisionForm()
-    back = safe_next(request.form.get("next"),
-                     url_for("moderation.idea", idea_id=comment.idea_id))
+    back = safe_next(request.form.get("next"), url_for("moderation.idea", idea_id=comment.idea_id))
     if not form.validate_on_submit():
         flash(_("A reason is required for this decision."), "error")
         return redirect(back)
