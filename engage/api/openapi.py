@@ -174,8 +174,8 @@ SCHEMAS = {
         "required": ["stage"],
         "properties": {
             "stage": {"enum": list(states.PIPELINE_STAGES)},
-            "note": {"type": "string", "maxLength": 2000},
-            "external_ref": {"type": "string", "maxLength": 120},
+            "note": {"type": ["string", "null"], "maxLength": 2000},
+            "external_ref": {"type": ["string", "null"], "maxLength": 120},
         },
     },
     "Problem": {

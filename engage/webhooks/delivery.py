@@ -65,8 +65,9 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Connects to the checked address while verifying the certificate of the host name."""
 
     def __init__(self, target: Target, timeout: float):
-        super().__init__(target.host, target.port, timeout=timeout,
-                         context=ssl.create_default_context())
+        super().__init__(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
         self._address = target.address
 
     def connect(self):
@@ -80,6 +81,14 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+def _host_header(target: Target) -> str:
+    """The Host of the URL (we connect to its checked address): with a port that is not
+    the scheme's default, and IPv6 literals in brackets, as RFC 9110 asks."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default_port = 443 if target.scheme == "https" else 80
+    return host if target.port == default_port else f"{host}:{target.port}"
+
+
 def post(target: Target, body: bytes, headers: dict, timeout: float) -> int:
     """POST the body and return the status; redirects are answers, not followed."""
     if target.scheme == "https":
@@ -87,8 +96,9 @@ def post(target: Target, body: bytes, headers: dict, timeout: float) -> int:
     else:
         connection = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
     try:
-        connection.request("POST", target.path, body=body,
-                           headers={**headers, "Host": target.host})
+        connection.request(
+            "POST", target.path, body=body, headers={**headers, "Host": _host_header(target)}
+        )
         response = connection.getresponse()
         response.read(RESPONSE_BYTES_MAX)  # read a little, never the whole of a huge body
         return response.status

@@ -15,8 +15,9 @@ class Webhook(db.Model):
     __tablename__ = "webhooks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"),
-                                           index=True)
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str] = mapped_column(String(500))
     # Needed in clear to sign each delivery; shown to the agency's admins only.
     secret: Mapped[str] = mapped_column(String(64))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engage.agencies.permissions import can_manage_agency
 from engage.db import now_utc
@@ -40,13 +40,19 @@ def register_webhook(actor, agency, url: str) -> Webhook:
     _require_admin(actor, agency)
     url = (url or "").strip()
     if not url or len(url) > URL_MAX:
-        raise ValidationFailed(_l("Enter an https address of at most %(max)d characters.",
-                                  max=URL_MAX), "url")
+        raise ValidationFailed(
+            _l("Enter an https address of at most %(max)d characters.", max=URL_MAX), "url"
+        )
     try:
         delivery.resolve_target(url, allow_local=current_app.config["WEBHOOK_ALLOW_LOCAL"])
     except delivery.UnsafeTarget:
-        raise ValidationFailed(_l("Use a public https address; private, loopback and "
-                                  "link-local addresses are refused."), "url") from None
+        raise ValidationFailed(
+            _l(
+                "Use a public https address; private, loopback and "
+                "link-local addresses are refused."
+            ),
+            "url",
+        ) from None
     webhook = Webhook(agency_id=agency.id, url=url, secret=secrets.token_hex(32))
     db.session.add(webhook)
     db.session.flush()
@@ -57,6 +63,8 @@ def remove_webhook(actor, webhook: Webhook) -> None:
     from engage.agencies.models import Agency
 
     _require_admin(actor, db.session.get(Agency, webhook.agency_id))
+    # Its pending deliveries go with it: SQLite does not enforce ON DELETE CASCADE.
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     db.session.delete(webhook)
     db.session.flush()
 
@@ -66,11 +74,18 @@ def emit(event_type: str, idea) -> OutboxEvent:
     from engage.api.serializers import idea_json, rfc3339
 
     created_at = now_utc()
-    payload = {"id": str(uuid.uuid4()), "type": event_type, "created_at": rfc3339(created_at),
-               "data": idea_json(idea)}
-    event = OutboxEvent(agency_id=idea.challenge.agency_id, event_type=event_type,
-                        payload=json.dumps(payload, separators=(",", ":")),
-                        created_at=created_at)
+    payload = {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "created_at": rfc3339(created_at),
+        "data": idea_json(idea),
+    }
+    event = OutboxEvent(
+        agency_id=idea.challenge.agency_id,
+        event_type=event_type,
+        payload=json.dumps(payload, separators=(",", ":")),
+        created_at=created_at,
+    )
     db.session.add(event)
     return event
 
@@ -78,17 +93,22 @@ def emit(event_type: str, idea) -> OutboxEvent:
 def fan_out(now: datetime) -> int:
     """Turn new outbox events into one delivery per active webhook of their agency."""
     events = db.session.scalars(
-        select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
-        .order_by(OutboxEvent.id).limit(500).with_for_update(skip_locked=True)
+        select(OutboxEvent)
+        .where(OutboxEvent.fanned_out_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(500)
+        .with_for_update(skip_locked=True)
     ).all()
     for event in events:
         webhooks = db.session.scalars(
-            select(Webhook).where(Webhook.agency_id == event.agency_id,
-                                  Webhook.disabled_at.is_(None))
+            select(Webhook).where(
+                Webhook.agency_id == event.agency_id, Webhook.disabled_at.is_(None)
+            )
         ).all()
         for webhook in webhooks:
-            db.session.add(WebhookDelivery(webhook_id=webhook.id, event_id=event.id,
-                                           next_attempt_at=now))
+            db.session.add(
+                WebhookDelivery(webhook_id=webhook.id, event_id=event.id, next_attempt_at=now)
+            )
         event.fanned_out_at = now
     db.session.commit()
     return len(events)
@@ -96,8 +116,7 @@ def fan_out(now: datetime) -> int:
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, … doubling after each failure, at most 6 hours."""
-    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1),
-                                 BACKOFF_MAX_SECONDS))
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), BACKOFF_MAX_SECONDS))
 
 
 def deliver_due(now: datetime | None = None) -> tuple[int, int]:
@@ -106,11 +125,14 @@ def deliver_due(now: datetime | None = None) -> tuple[int, int]:
     fan_out(now)
     due = db.session.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.delivered_at.is_(None),
-               WebhookDelivery.next_attempt_at <= now,
-               WebhookDelivery.attempts < MAX_ATTEMPTS)
+        .where(
+            WebhookDelivery.delivered_at.is_(None),
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookDelivery.attempts < MAX_ATTEMPTS,
+        )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(BATCH).with_for_update(skip_locked=True)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
     ).all()
     delivered = failed = 0
     for item in due:
@@ -136,8 +158,9 @@ def _attempt(item: WebhookDelivery, now: datetime) -> bool:
     }
     item.attempts += 1
     try:
-        target = delivery.resolve_target(item.webhook.url,
-                                         allow_local=config["WEBHOOK_ALLOW_LOCAL"])
+        target = delivery.resolve_target(
+            item.webhook.url, allow_local=config["WEBHOOK_ALLOW_LOCAL"]
+        )
         status = delivery.post(target, body, headers, timeout=config["WEBHOOK_TIMEOUT"])
         item.last_status, item.last_error = status, None
     except delivery.UnsafeTarget as error:
@@ -148,8 +171,12 @@ def _attempt(item: WebhookDelivery, now: datetime) -> bool:
         item.delivered_at = now
         return True
     item.next_attempt_at = now + backoff(item.attempts)
-    log.warning("Webhook delivery %s failed (attempt %s): %s", item.id, item.attempts,
-                item.last_error or item.last_status)
+    log.warning(
+        "Webhook delivery %s failed (attempt %s): %s",
+        item.id,
+        item.attempts,
+        item.last_error or item.last_status,
+    )
     return False
 
 
@@ -166,7 +193,9 @@ def run_worker(once: bool = False, interval: float = 2.0) -> None:
 
 def recent_deliveries(agency_id: int, limit: int = 50):
     return db.session.scalars(
-        select(WebhookDelivery).join(Webhook)
+        select(WebhookDelivery)
+        .join(Webhook)
         .where(Webhook.agency_id == agency_id)
-        .order_by(WebhookDelivery.id.desc()).limit(limit)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
     ).all()
