@@ -45,6 +45,7 @@ translations-update: translations-extract
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/idea_list.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
