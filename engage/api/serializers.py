@@ -6,29 +6,6 @@ from flask import url_for
 
 from engage.text import render_markdown
 
-IDEA_FIELDS = (
-    "id",
-    "url",
-    "challenge",
-    "title",
-    "body_markdown",
-    "body_html",
-    "tags",
-    "author",
-    "vote_count",
-    "comment_count",
-    "moderation_state",
-    "decision",
-    "decision_response",
-    "pipeline_stage",
-    "external_ref",
-    "risk_flags",
-    "created_at",
-    "published_at",
-    "decided_at",
-    "updated_at",
-)
-
 
 def rfc3339(value: datetime | None) -> str | None:
     if value is None:
