@@ -86,6 +86,8 @@ def load_config(instance_path: str) -> dict:
         "API_SETTLE_SECONDS": float(os.environ.get("API_SETTLE_SECONDS", "2")),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # POSTs to sign-in, registration and password reset from one address.
+        "AUTH_RATE_LIMIT": os.environ.get("AUTH_RATE_LIMIT", "20 per minute"),
         # Webhooks to http:// or private addresses: only for development and tests.
         "WEBHOOK_ALLOW_LOCAL": _env_bool("WEBHOOK_ALLOW_LOCAL"),
         "WEBHOOK_TIMEOUT": 5.0,

@@ -64,6 +64,7 @@ def _test_config(database_url, instance_path) -> dict:
         "MAIL_SERVER": "",
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~50 ms a user
+        "AUTH_RATE_LIMIT": "10000 per minute",  # test_auth_rate_limit.py sets a real one
         "CACHE_TYPE": "NullCache",  # test_caching.py turns the page cache on
         "CACHE_NO_NULL_WARNING": True,
     }

@@ -27,7 +27,7 @@ from engage.auth.forms import (
     ResetRequestForm,
 )
 from engage.errors import NotPermitted, ValidationFailed, error_response, wants_json
-from engage.extensions import db, login_manager
+from engage.extensions import db, limiter, login_manager
 from engage.forms import ActionForm, render_form
 from engage.http import safe_next
 from engage.ideas.models import Idea
@@ -55,7 +55,16 @@ def sign_in_first():
     return redirect(url_for("auth.login", next=safe_next(target, None) or None))
 
 
+def _auth_rate_limit() -> str:
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+# Guessing passwords or flooding inboxes needs many POSTs: limit them per address.
+limit_attempts = limiter.shared_limit(_auth_rate_limit, scope="account-forms", methods=["POST"])
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limit_attempts
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("challenges.home"))
@@ -110,6 +119,7 @@ def resend_verification():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limit_attempts
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -142,6 +152,7 @@ def logout():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@limit_attempts
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
