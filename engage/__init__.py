@@ -153,10 +153,9 @@ def _register_template_helpers(app: Flask) -> None:
     from engage.ideas.states import STAGE_LABELS
     from engage.moderation import permissions as moderation_permissions
     from engage.permissions import agency_roles
-    from engage.text import plain_excerpt, render_markdown
+    from engage.text import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.filters["excerpt"] = plain_excerpt
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 
 # A cell starting with one of these is run as a formula by spreadsheet programs.
@@ -18,13 +19,8 @@ def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     """Yield a CSV document line by line, so memory stays flat whatever the size."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in _with_header(header, rows):
+    for row in itertools.chain([header], rows):
         writer.writerow([formula_safe(cell) for cell in row])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-
-
-def _with_header(header, rows):
-    yield header
-    yield from rows
