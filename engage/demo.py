@@ -88,6 +88,8 @@ SERVICE_IDEAS = [
     ("Pay fines in instalments", "Small monthly payments instead of one large bill."),
 ]
 
+IDEA_TAGS = ["nature, shade", "mobility", "water", "waste, reuse", "energy", "access, digital"]
+
 COMMENTS = [
     "Great idea, I would use this every week.",
     "Has this been tried in another city? It would help to know the costs.",
@@ -325,7 +327,12 @@ def _add_ideas(challenge, texts, authors, voters, submitted_at) -> None:
         # The demo citizen's own ideas wait in the moderation queue.
         author = authors[0] if index % 9 in (7, 8) else authors[index % len(authors)]
         idea = ideas.submit_idea(
-            author, challenge, title=title, body=body, tags="demo", now=submitted_at
+            author,
+            challenge,
+            title=title,
+            body=body,
+            now=submitted_at,
+            tags=IDEA_TAGS[index % len(IDEA_TAGS)],
         )
         outcome = index % 9
         if challenge.is_pre_moderated:
