@@ -61,6 +61,7 @@ def seed(app, ideas: int) -> str:
                     "author_id": authors[n % 100].id,
                     "title": f"Accepted idea {n}",
                     "body": f"An **accepted** idea, number {n}.",
+                    "body_html": f"<p>An <strong>accepted</strong> idea, number {n}.</p>",
                     "excerpt": f"An accepted idea, number {n}.",
                     "moderation_state": "published",
                     "published_at": now,

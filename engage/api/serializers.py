@@ -4,8 +4,6 @@ from datetime import UTC, datetime
 
 from flask import url_for
 
-from engage.text import render_markdown
-
 
 def rfc3339(value: datetime | None) -> str | None:
     if value is None:
@@ -29,7 +27,7 @@ def idea_json(idea) -> dict:
         "challenge": {"id": challenge.id, "slug": challenge.slug, "title": challenge.title},
         "title": idea.title,
         "body_markdown": idea.body,
-        "body_html": str(render_markdown(idea.body)),
+        "body_html": idea.body_html,
         "tags": [tag.name for tag in idea.tags],
         "author": author_json(idea.author),
         "vote_count": idea.vote_count,

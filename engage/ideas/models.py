@@ -18,7 +18,7 @@ from engage.challenges.models import Tag
 from engage.db import TimestampMixin, UTCDateTime, now_utc
 from engage.extensions import db
 from engage.ideas import states
-from engage.text import plain_excerpt
+from engage.text import plain_excerpt, render_markdown
 
 TITLE_MAX = 140
 BODY_MAX = 10_000
@@ -65,6 +65,8 @@ class Idea(TimestampMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
+    # Rendered and sanitized once when the body changes, for exports of many ideas.
+    body_html: Mapped[str] = mapped_column(Text, default="")
     # Plain-text start of the body, stored so lists never render Markdown per row.
     excerpt: Mapped[str] = mapped_column(String(EXCERPT_MAX + 1), default="")
     location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
@@ -99,6 +101,7 @@ class Idea(TimestampMixin, db.Model):
 
     def set_body(self, body: str) -> None:
         self.body = body
+        self.body_html = str(render_markdown(body))
         self.excerpt = plain_excerpt(body, EXCERPT_MAX)
 
     @property
