@@ -79,7 +79,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Deliver what is due, then stop.")
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
     def worker_command(once: bool, interval: float):
-        """Deliver webhook events from the outbox (at least once, with back-off)."""
+        """Deliver webhook events and e-mails from the outbox (at least once, with back-off)."""
         from engage.webhooks.services import run_worker
 
         run_worker(once=once, interval=interval)

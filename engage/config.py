@@ -75,6 +75,8 @@ def load_config(instance_path: str) -> dict:
         "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "engage@localhost"),
         "MAIL_TIMEOUT": 10,
+        # Send a request's e-mails as soon as it commits (else only `flask worker` does).
+        "MAIL_SEND_AFTER_COMMIT": _env_bool("MAIL_SEND_AFTER_COMMIT", not production),
         "VERIFY_TOKEN_MAX_AGE": 3 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
         "IDEAS_PER_PAGE": 20,

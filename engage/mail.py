@@ -1,20 +1,24 @@
-"""The one way e-mail leaves Engage.
+"""The one way e-mail leaves Engage: an outbox table, then SMTP (or the log).
 
-Services queue messages with `send_to_user`; they go out only after the database
-transaction commits (and are dropped on rollback), over SMTP when MAIL_SERVER is set,
-otherwise written to the log so a developer can follow the links.
+Services call `send_to_user`, which writes the message to the outbox in the caller's
+transaction, so a rollback sends nothing and a commit loses nothing. `flask worker`
+sends what is waiting, with back-off. With MAIL_SEND_AFTER_COMMIT (the default outside
+production) the request also sends its own messages right after commit, so development
+needs no worker; whatever fails there waits for the worker.
 """
 
 import logging
 import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from blinker import Namespace
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import String, Text, event, inspect, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engage.db import UTCDateTime, now_utc
 from engage.extensions import db
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,34 @@ _signals = Namespace()
 email_sent = _signals.signal("email-sent")
 
 _QUEUE_KEY = "engage_mail_queue"
+MAX_ATTEMPTS = 10
+BATCH = 100
+
+
+class OutboxEmail(db.Model):
+    """A message waiting to leave (sent_at empty) or the record that it left."""
+
+    __tablename__ = "outbox_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    def __repr__(self) -> str:
+        return f"<OutboxEmail {self.id} sent={self.sent_at is not None}>"
+
+    def message(self) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = self.subject
+        message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+        message["To"] = self.recipient
+        message.set_content(self.body)
+        return message
 
 
 def send_to_user(user, template: str, **context) -> None:
@@ -34,12 +66,12 @@ def send_to_user(user, template: str, **context) -> None:
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         text = render_template(f"email/{template}.txt", user=user, **context)
     subject, _, body = text.strip().partition("\n")
-    message = EmailMessage()
-    message["Subject"] = subject.strip()
-    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    message["To"] = user.email
-    message.set_content(body.strip() + "\n")
-    db.session.info.setdefault(_QUEUE_KEY, []).append(message)
+    row = OutboxEmail(
+        recipient=user.email, subject=subject.strip()[:300], body=body.strip() + "\n"
+    )
+    db.session.add(row)
+    if current_app.config["MAIL_SEND_AFTER_COMMIT"]:
+        db.session.info.setdefault(_QUEUE_KEY, []).append((row, row.message()))
 
 
 def deliver(message: EmailMessage) -> None:
@@ -65,14 +97,59 @@ def deliver(message: EmailMessage) -> None:
     email_sent.send(current_app._get_current_object(), message=message)
 
 
+def _mark_sent(email_id: int) -> None:
+    # The session's transaction has just ended: record the sending on a connection of
+    # its own, so the worker does not send the message again.
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(OutboxEmail.__table__)
+            .where(OutboxEmail.__table__.c.id == email_id)
+            .values(sent_at=now_utc())
+        )
+
+
 @event.listens_for(Session, "after_commit")
 def _send_queued(session: Session) -> None:
-    for message in session.info.pop(_QUEUE_KEY, []):
+    for row, message in session.info.pop(_QUEUE_KEY, []):
         try:
             deliver(message)
         except (OSError, smtplib.SMTPException) as error:
-            # The change is committed; losing a notification must not fail the request.
+            # The message stays in the outbox: the worker will try again.
             log.error("E-mail delivery failed: %s", type(error).__name__)
+            continue
+        _mark_sent(inspect(row).identity[0])
+
+
+def deliver_waiting(now: datetime | None = None) -> tuple[int, int]:
+    """Send the outbox's due messages (the worker's job). Returns (sent, failed)."""
+    now = now or now_utc()
+    due = db.session.scalars(
+        select(OutboxEmail)
+        .where(
+            OutboxEmail.sent_at.is_(None),
+            OutboxEmail.next_attempt_at <= now,
+            OutboxEmail.attempts < MAX_ATTEMPTS,
+        )
+        .order_by(OutboxEmail.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    sent = failed = 0
+    for row in due:
+        row.attempts += 1
+        try:
+            deliver(row.message())
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning(
+                "E-mail %s failed (attempt %s): %s", row.id, row.attempts, type(error).__name__
+            )
+            row.next_attempt_at = now + timedelta(minutes=2**row.attempts)
+            failed += 1
+        else:
+            row.sent_at = now
+            sent += 1
+    db.session.commit()
+    return sent, failed
 
 
 @event.listens_for(Session, "after_rollback")

@@ -5,6 +5,7 @@ from engage.api.models import ApiToken, IdempotentResponse
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag, challenge_tags
 from engage.ideas.models import Comment, Idea, PipelineEvent, Vote, idea_tags
+from engage.mail import OutboxEmail
 from engage.moderation.models import Flag, ModerationAction, RiskFlag
 from engage.webhooks.models import OutboxEvent, Webhook, WebhookDelivery
 
@@ -12,6 +13,7 @@ __all__ = [
     "Agency",
     "ApiToken",
     "IdempotentResponse",
+    "OutboxEmail",
     "OutboxEvent",
     "Webhook",
     "WebhookDelivery",

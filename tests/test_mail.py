@@ -3,6 +3,7 @@
 import logging
 import re
 import socket
+from datetime import timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from engage import mail
 from engage.auth.models import User
+from engage.db import now_utc
 from engage.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -153,3 +155,64 @@ def test_mail_is_in_the_recipient_language_not_the_requester(app, client, make_u
     )
     subject = french_catalogue_or_skip(app, "Choose a new password for %(site)s", site="Engage")
     assert mailbox[0]["Subject"] == subject
+
+
+def outbox_rows() -> list:
+    return db.session.scalars(select(mail.OutboxEmail).order_by(mail.OutboxEmail.id)).all()
+
+
+def test_mail_is_written_to_the_outbox_with_the_change_and_marked_sent(make_user, mailbox):
+    user = make_user()
+    mail.send_to_user(user, "verify_email", token="t0ken")
+    db.session.commit()
+
+    [row] = outbox_rows()
+    assert (row.recipient, row.subject) == (user.email, "Confirm your e-mail address for Engage")
+    assert row.sent_at is not None
+    assert mail.deliver_waiting() == (0, 0)  # the worker does not send it again
+    assert len(mailbox) == 1
+
+
+def test_rolled_back_mail_leaves_no_outbox_row(make_user):
+    user = make_user()
+    mail.send_to_user(user, "verify_email", token="t0ken")
+    db.session.rollback()
+
+    assert outbox_rows() == []
+
+
+def test_without_sending_after_commit_only_the_worker_sends(app, make_user, mailbox):
+    app.config["MAIL_SEND_AFTER_COMMIT"] = False
+    user = make_user()
+    mail.send_to_user(user, "verify_email", token="t0ken")
+    db.session.commit()
+    assert mailbox == []
+
+    assert mail.deliver_waiting() == (1, 0)
+    assert [message["To"] for message in mailbox] == [user.email]
+    assert outbox_rows()[0].sent_at is not None
+
+
+def test_mail_that_failed_in_the_request_is_sent_by_the_worker(
+    app, app_context, client, smtp_server
+):
+    working_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # nobody listens during the request
+    client.post("/account/register", data=REGISTRATION)
+    assert smtp_server.envelopes == []
+
+    app.config["MAIL_PORT"] = working_port
+    assert mail.deliver_waiting(now_utc() + timedelta(minutes=1)) == (1, 0)
+    [envelope] = smtp_server.envelopes
+    assert envelope.rcpt_tos == ["ada@example.org"]
+
+
+def test_worker_backs_off_while_smtp_is_down(app, make_user):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_SEND_AFTER_COMMIT=False)
+    mail.send_to_user(make_user(), "verify_email", token="t0ken")
+    db.session.commit()
+
+    assert mail.deliver_waiting() == (0, 1)
+    [row] = outbox_rows()
+    assert row.attempts == 1 and row.sent_at is None
+    assert mail.deliver_waiting() == (0, 0)  # not due again yet

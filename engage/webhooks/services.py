@@ -181,11 +181,16 @@ def _attempt(item: WebhookDelivery, now: datetime) -> bool:
 
 
 def run_worker(once: bool = False, interval: float = 2.0) -> None:
-    """Deliver due webhooks forever (or once), sleeping between empty rounds."""
+    """Deliver due webhooks and e-mails forever (or once), sleeping between rounds."""
+    from engage.mail import deliver_waiting
+
     while True:
         delivered, failed = deliver_due()
         if delivered or failed:
             log.info("Webhooks: %s delivered, %s failed", delivered, failed)
+        sent, not_sent = deliver_waiting()
+        if sent or not_sent:
+            log.info("E-mails: %s sent, %s failed", sent, not_sent)
         if once:
             return
         time.sleep(interval)
