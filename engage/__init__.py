@@ -147,15 +147,17 @@ def _staff_agency_slug(user) -> str | None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from markupsafe import Markup
+
     from engage.challenges.states import PHASE_RULES
     from engage.db import now_utc
     from engage.ideas import permissions as idea_permissions
     from engage.ideas.states import STAGE_LABELS
     from engage.moderation import permissions as moderation_permissions
     from engage.permissions import agency_roles
-    from engage.text import render_markdown
 
-    app.jinja_env.filters["markdown"] = render_markdown
+    # The one way user HTML reaches a page: what text.render_markdown stored on write.
+    app.jinja_env.filters["sanitized"] = lambda stored: Markup(stored or "")
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

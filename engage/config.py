@@ -23,6 +23,10 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def _database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -95,6 +99,35 @@ def load_config(instance_path: str) -> dict:
         "WEBHOOK_TIMEOUT": 5.0,
         # Distinct people reporting an item before it is hidden pending review.
         "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
+        # Where people reach the site: every absolute URL (e-mails, webhooks, the API) is
+        # built from it, never from a request's Host header.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "" if production else "http://127.0.0.1:5000"),
+        # Host names accepted besides PUBLIC_URL's (comma-separated); in development any.
+        "EXTRA_TRUSTED_HOSTS": _env_list("TRUSTED_HOSTS"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Seconds before giving up on the database: connecting, one statement, a free
+        # connection from the pool. Redis (cache, rate limits) gets REDIS_TIMEOUT.
+        "DATABASE_CONNECT_TIMEOUT": float(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")),
+        "DATABASE_STATEMENT_TIMEOUT": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "15")),
+        "DATABASE_POOL_TIMEOUT": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
+        "REDIS_TIMEOUT": float(os.environ.get("REDIS_TIMEOUT", "1")),
+        # Sessions: a browser session ends after this long without a request; "remember
+        # me" lasts at most REMEMBER_DAYS, and ends sooner after REMEMBER_IDLE_DAYS unused.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
+        "REMEMBER_DAYS": int(os.environ.get("REMEMBER_DAYS", "30")),
+        "REMEMBER_IDLE_DAYS": int(os.environ.get("REMEMBER_IDLE_DAYS", "7")),
+        # Tokens, webhooks and team roles need a password typed within this many minutes.
+        "FRESH_SIGN_IN_MINUTES": int(os.environ.get("FRESH_SIGN_IN_MINUTES", "30")),
+        # Per account (or per address typed at sign-in), whatever the client's address.
+        "SIGN_IN_FAILURE_LIMIT": os.environ.get(
+            "SIGN_IN_FAILURE_LIMIT", "5 per 15 minutes; 20 per day"
+        ),
+        "RESET_EMAIL_LIMIT": os.environ.get("RESET_EMAIL_LIMIT", "3 per hour; 10 per day"),
+        "IDEA_QUOTA": os.environ.get("IDEA_QUOTA", "5 per hour; 20 per day"),
+        "COMMENT_QUOTA": os.environ.get("COMMENT_QUOTA", "5 per minute; 60 per hour"),
+        "VOTE_QUOTA": os.environ.get("VOTE_QUOTA", "60 per minute; 1000 per day"),
+        "REPORT_QUOTA": os.environ.get("REPORT_QUOTA", "10 per hour; 50 per day"),
         # Public pages seen by visitors who are not signed in are served from a cache
         # for this long; Redis shares it between processes when REDIS_URL is set.
         "CACHE_TYPE": "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache",

@@ -1,9 +1,25 @@
 """Column types and mixins shared by every model: UTC timestamps."""
 
+import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_implicit_transactions(dbapi_connection, connection_record):
+    # Python's sqlite3 driver begins transactions on its own, only before writes, which
+    # breaks SAVEPOINTs (SQLAlchemy's documented recipe): let SQLAlchemy say BEGIN.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def now_utc() -> datetime:
@@ -56,3 +72,33 @@ def insert_for(session, model):
 
     dialect = session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+def lock(instance) -> None:
+    """Load the row of `instance` again, locked until the transaction ends, so that
+    concurrent changes of it take turns and each sees the one before.
+
+    Call it before reading the state a change depends on. Pending changes are flushed
+    first, so calling it twice is harmless. PostgreSQL locks the row (FOR UPDATE);
+    SQLite has one writer at a time, so a no-op write takes the database's write lock.
+    """
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import inspect, text
+    from sqlalchemy.orm.exc import ObjectDeletedError
+
+    from engage.errors import InvalidTransition
+
+    session = inspect(instance).session
+    session.flush()
+    if session.get_bind().dialect.name == "sqlite":
+        table = instance.__table__
+        # Text, not update(): an ORM update would bump `updated_at` through onupdate.
+        session.execute(
+            text(f"UPDATE {table.name} SET id = id WHERE id = :id"), {"id": instance.id}
+        )
+    try:
+        session.refresh(instance, with_for_update=True)
+    except ObjectDeletedError:
+        raise InvalidTransition(
+            _l("Someone removed this meanwhile. Please reload the page.")
+        ) from None

@@ -17,6 +17,7 @@ from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent
+from engage.text import render_markdown
 
 DEMO_PASSWORD = "engage-demo"
 DEMO_AGENCY_SLUG = "city-of-example"
@@ -99,6 +100,10 @@ COMMENTS = [
 ]
 
 
+def _challenge(**fields) -> Challenge:
+    return Challenge(body_html=str(render_markdown(fields["body"])), **fields)
+
+
 def _user(email: str, name: str, **extra) -> User:
     user = User(email=email, display_name=name, email_verified_at=now_utc(), **extra)
     user.set_password(DEMO_PASSWORD)
@@ -138,7 +143,7 @@ def load_demo_data() -> bool:
             Membership(agency=agency, user=moderator, role="moderator"),
         ]
     )
-    green = Challenge(
+    green = _challenge(
         agency=agency,
         slug="greener-city",
         title="A greener, cooler city",
@@ -155,7 +160,7 @@ def load_demo_data() -> bool:
         allow_business=True,
         tags=ideas.resolve_tags(["environment", "climate"]),
     )
-    services_challenge = Challenge(
+    services_challenge = _challenge(
         agency=agency,
         slug="better-city-services",
         title="Better city services",
@@ -234,16 +239,26 @@ def _add_decisions(challenge, admin) -> None:
 
 def _decide(idea, admin, action, response, stages) -> None:
     states.apply_decision(idea, action, response)
+    idea.decision_response_html = str(render_markdown(response))
     if idea.pipeline_stage:
         idea.pipeline_events.append(
-            PipelineEvent(stage=idea.pipeline_stage, note=response, actor_id=admin.id)
+            PipelineEvent(
+                stage=idea.pipeline_stage,
+                note=response,
+                note_html=idea.decision_response_html,
+                actor_id=admin.id,
+            )
         )
     for number, (stage, note) in enumerate(stages, start=1):
         states.apply_stage(idea, stage)
         idea.external_ref = f"CITY-{idea.id}-{number}"
         idea.pipeline_events.append(
             PipelineEvent(
-                stage=stage, note=note, external_ref=idea.external_ref, actor_id=admin.id
+                stage=stage,
+                note=note,
+                note_html=str(render_markdown(note)),
+                external_ref=idea.external_ref,
+                actor_id=admin.id,
             )
         )
 
@@ -271,7 +286,7 @@ def _add_harbour_authority(now, people) -> None:
         description="Runs the port and the waterfront.",
     )
     db.session.add_all([agency, Membership(agency=agency, user=admin, role="admin")])
-    challenge = Challenge(
+    challenge = _challenge(
         agency=agency,
         slug="cleaner-harbour",
         title="A cleaner harbour",

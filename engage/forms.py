@@ -1,10 +1,39 @@
 """Form pieces shared by every feature."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+
+from engage.text import clean_line, clean_text
 
 
-class ActionForm(FlaskForm):
+def _text_filter(clean):
+    return lambda value: clean(value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """The base of every form: text people type comes in normalized (engage.text's
+    clean_text for text areas, clean_line for other text fields; not passwords, not
+    hidden fields), before any validator measures it."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            clean = None
+            if issubclass(field_class, TextAreaField):
+                clean = clean_text
+            elif issubclass(field_class, StringField) and not issubclass(
+                field_class, (PasswordField, HiddenField)
+            ):
+                clean = clean_line
+            if clean is not None:
+                options["filters"] = [
+                    _text_filter(clean),
+                    *unbound_field.kwargs.get("filters", ()),
+                ]
+            return super().bind_field(form, unbound_field, options)
+
+
+class ActionForm(Form):
     """A button that changes something: CSRF token plus where to go afterwards."""
 
     next = HiddenField()
@@ -45,3 +74,18 @@ def choices(pairs) -> list:
 
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return [SelectChoice(value, label) for value, label in items]
+
+
+def markdown_preview(field):
+    """The sanitized HTML of a Markdown field, for a preview. A text over the rendering
+    limits gets the reason among the field's errors, and an empty preview."""
+    from markupsafe import Markup
+
+    from engage.errors import ValidationFailed
+    from engage.text import render_written
+
+    try:
+        return Markup(render_written(field.data or "", field.name))
+    except ValidationFailed as error:
+        field.errors = [*field.errors, error.message]
+        return Markup("")

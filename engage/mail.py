@@ -45,6 +45,10 @@ class OutboxEmail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Set when the message is given up on (it cannot be built, or every attempt failed):
+    # a dead letter, listed for the site admins with its last error.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
     def __repr__(self) -> str:
         return f"<OutboxEmail {self.id} sent={self.sent_at is not None}>"
@@ -110,7 +114,11 @@ def _mark_sent(email_id: int) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_queued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released: the real commit is still to come
     for row, message in session.info.pop(_QUEUE_KEY, []):
+        if inspect(row).identity is None:
+            continue  # written inside a savepoint that was rolled back: never stored
         try:
             deliver(message)
         except (OSError, smtplib.SMTPException) as error:
@@ -152,6 +160,9 @@ def deliver_waiting(now: datetime | None = None) -> tuple[int, int]:
     return sent, failed
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_queued(session: Session) -> None:
-    session.info.pop(_QUEUE_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_queued(session: Session, previous_transaction) -> None:
+    # A rolled-back savepoint leaves the rest queued: its own rows lose their identity
+    # and _send_queued skips them.
+    if previous_transaction.parent is None:
+        session.info.pop(_QUEUE_KEY, None)

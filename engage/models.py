@@ -2,7 +2,7 @@
 
 from engage.agencies.models import Agency, Invitation, Membership
 from engage.api.models import ApiToken, IdempotentResponse
-from engage.auth.models import User
+from engage.auth.models import User, UserSession
 from engage.challenges.models import Challenge, Tag, challenge_tags
 from engage.ideas.models import Comment, Idea, PipelineEvent, Vote, idea_tags
 from engage.mail import OutboxEmail
@@ -28,6 +28,7 @@ __all__ = [
     "RiskFlag",
     "Tag",
     "User",
+    "UserSession",
     "Vote",
     "challenge_tags",
     "idea_tags",

@@ -65,6 +65,14 @@ def _test_config(database_url, instance_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # scrypt costs ~50 ms a user
         "AUTH_RATE_LIMIT": "10000 per minute",  # test_auth_rate_limit.py sets a real one
+        "PUBLIC_URL": "http://engage.test",
+        # Per-account limits and quotas: the tests of abuse limits set real ones.
+        "SIGN_IN_FAILURE_LIMIT": "10000 per minute",
+        "RESET_EMAIL_LIMIT": "10000 per minute",
+        "IDEA_QUOTA": "10000 per minute",
+        "COMMENT_QUOTA": "10000 per minute",
+        "VOTE_QUOTA": "10000 per minute",
+        "REPORT_QUOTA": "10000 per minute",
         "CACHE_TYPE": "NullCache",  # test_caching.py turns the page cache on
         "CACHE_NO_NULL_WARNING": True,
     }
@@ -169,7 +177,9 @@ def query_counter(app):
             event.remove(db.engine, "before_cursor_execute", self._record)
 
         def _record(self, conn, cursor, statement, *args):
-            self.statements.append(statement)
+            # SQLite's BEGIN is sent as a statement (engage.db); PostgreSQL's is implicit.
+            if statement != "BEGIN":
+                self.statements.append(statement)
 
         @property
         def count(self):
@@ -247,6 +257,7 @@ def make_challenge(app, app_context, make_agency):
     from engage.challenges.models import Challenge
     from engage.db import now_utc
     from engage.ideas.services import resolve_tags
+    from engage.text import render_markdown
 
     def make(phase="open", *, agency=None, tags=(), **fields):
         number = next(_sequence)
@@ -260,12 +271,14 @@ def make_challenge(app, app_context, make_agency):
             "review": (now - 20 * day, now - 10 * day, now - day),
             "closed": (now - 30 * day, now - 20 * day, now - 10 * day),
         }[phase]
+        body = fields.pop("body", "Tell us.")
         challenge = Challenge(
             agency=agency or make_agency(),
             title=fields.pop("title", f"Challenge {number}"),
             slug=fields.pop("slug", f"challenge-{number}"),
             summary=fields.pop("summary", "What should we do?"),
-            body=fields.pop("body", "Tell us."),
+            body=body,
+            body_html=str(render_markdown(body)),
             opens_at=opens,
             submissions_close_at=closes,
             voting_closes_at=votes_close,
@@ -286,6 +299,7 @@ def make_idea(app, app_context, make_user, make_challenge):
     """Make an idea in `state` through the moderation state machine."""
     from engage.ideas import states
     from engage.ideas.models import Idea
+    from engage.text import render_markdown
 
     def make(challenge=None, *, author=None, state="published", **fields):
         number = next(_sequence)
@@ -297,7 +311,7 @@ def make_idea(app, app_context, make_user, make_challenge):
             title=fields.pop("title", f"Idea {number}"),
             **fields,
         )
-        idea.set_body(body)
+        idea.set_body(body, str(render_markdown(body)))
         states.enter_initial_state(idea, pre_moderated=state != "published")
         paths = {
             "pending": [],

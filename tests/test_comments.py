@@ -227,7 +227,7 @@ def test_comment_html_is_sanitized(client, commenter, make_idea):
 
     client.post(
         f"/ideas/{idea.id}/comments",
-        data={"body": "<script>alert(1)</script> [x](javascript:alert(2)) **ok**"},
+        data={"body": "<script>alert(1)</script>\n\n[x](javascript:alert(2)) **ok**"},
     )
 
     html = client.get(f"/ideas/{idea.id}").get_data(as_text=True)

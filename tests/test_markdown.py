@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engage.auth.models import User
 from engage.extensions import db
 from engage.ideas.models import Comment, Idea
-from engage.text import plain_excerpt, render_markdown
+from engage.text import clean_line, plain_excerpt, render_markdown
 
 # render_markdown allow-list ---------------------------------------------------------------
 
@@ -300,7 +300,8 @@ def test_xss_payloads_are_inert_on_idea_challenge_and_profile_pages(
     client, auth, author, challenge, payload
 ):
     idea_id = _submit_everywhere(client, auth, payload)
-    shown = str(escape(payload[:140].strip()))
+    # Titles and names arrive normalized (one line, single spaces).
+    shown = str(escape(clean_line(payload[:140])))
 
     for url in (f"/ideas/{idea_id}", "/challenges/xss", "/account/"):
         page = client.get(url).get_data(as_text=True)
@@ -374,35 +375,39 @@ def test_xss_payload_is_stored_as_written(client, auth, author, challenge):
 # plain_excerpt -----------------------------------------------------------------------------
 
 
+def excerpt(source, **options):
+    return plain_excerpt(render_markdown(source), **options)
+
+
 def test_plain_excerpt_strips_markdown_and_html():
     source = "**Plant** [trees](https://example.org) <em>now</em>, `please`\n\n- a\n- b"
 
-    assert plain_excerpt(source) == "Plant trees now, please a b"
+    assert excerpt(source) == "Plant trees now, please a b"
 
 
 def test_plain_excerpt_keeps_only_the_text_of_script_tags():
-    assert plain_excerpt("<script>alert(1)</script> hello") == "alert(1) hello"
+    assert excerpt("<script>alert(1)</script> hello") == "alert(1) hello"
 
 
 def test_plain_excerpt_returns_plain_characters_for_the_template_to_escape():
-    assert plain_excerpt("Fish &amp; chips < 5 €") == "Fish & chips < 5 €"
+    assert excerpt("Fish &amp; chips < 5 €") == "Fish & chips < 5 €"
 
 
 def test_plain_excerpt_cuts_at_a_word_boundary():
-    assert plain_excerpt("one two three four", length=9) == "one two…"
+    assert excerpt("one two three four", length=9) == "one two…"
 
 
 def test_plain_excerpt_keeps_short_text_whole():
-    assert plain_excerpt("one two three", length=13) == "one two three"
+    assert excerpt("one two three", length=13) == "one two three"
 
 
 def test_plain_excerpt_collapses_whitespace():
-    assert plain_excerpt("one\n\n\ntwo    three") == "one two three"
+    assert excerpt("one\n\n\ntwo    three") == "one two three"
 
 
 @pytest.mark.parametrize("source", ["", None])
 def test_plain_excerpt_of_nothing_is_empty(source):
-    assert plain_excerpt(source) == ""
+    assert excerpt(source) == ""
 
 
 def test_idea_list_excerpt_shows_no_markup(client, make_challenge, make_idea):

@@ -13,6 +13,7 @@ from engage.ideas import services as ideas
 from engage.ideas import states
 from engage.ideas.models import Idea
 from engage.moderation import services
+from engage.text import render_markdown
 
 MAX_QUERIES = 20
 _numbers = itertools.count(1)
@@ -83,7 +84,8 @@ def queue_of(moderator, make_agency, make_challenge, make_idea):
                 author=authors[number],
                 title=f"Shade trees on street number {number}",
             )
-            idea.set_body(f"**Plant** trees on street {number}, see https://example.org")
+            body = f"**Plant** trees on street {number}, see https://example.org"
+            idea.set_body(body, str(render_markdown(body)))
             states.enter_initial_state(idea, pre_moderated=True)
             idea.queued_at = now - timedelta(minutes=number)
             db.session.add(idea)

@@ -1,7 +1,6 @@
 """Agency workspace and site admin forms: shape and CSRF only; rules live in services."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from engage.forms import choices
+from engage.forms import Form, choices
 from engage.ideas import states
 from engage.ideas.decisions import EXTERNAL_REF_MAX, NOTE_MAX, RESPONSE_MAX
 
@@ -37,7 +36,7 @@ def _date(label, description=None):
 ROLE_CHOICES = choices([("moderator", _l("Moderator")), ("admin", _l("Admin"))])
 
 
-class ChallengeForm(FlaskForm):
+class ChallengeForm(Form):
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Give the challenge a title.")), _max(140)]
     )
@@ -88,7 +87,7 @@ class ChallengeForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     action = RadioField(
         _l("Decision"),
         choices=choices(
@@ -110,7 +109,7 @@ class DecisionForm(FlaskForm):
     )
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     stage = SelectField(_l("New stage"), choices=choices(states.STAGE_LABELS))
     note = TextAreaField(
         _l("Public note"), validators=[Optional(), _max(NOTE_MAX)], render_kw={"rows": 3}
@@ -122,7 +121,7 @@ class StageForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = StringField(
         _l("E-mail address"),
         validators=[
@@ -134,11 +133,11 @@ class InviteForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(Form):
     name = StringField(
         _l("Name"), validators=[DataRequired(_l("Enter the agency's name.")), _max(120)]
     )
@@ -172,7 +171,7 @@ class AgencyForm(FlaskForm):
     )
 
 
-class RankingFilterForm(FlaskForm):
+class RankingFilterForm(Form):
     """GET filters of the ranked idea list (no CSRF: it changes nothing)."""
 
     class Meta:
@@ -194,7 +193,7 @@ class RankingFilterForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(
         _l("Name"),
         description=_l("Which system uses it, e.g. “Backlog sync”."),
@@ -217,7 +216,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(Form):
     url = StringField(
         _l("Endpoint URL"),
         description=_l(

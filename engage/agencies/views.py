@@ -46,12 +46,11 @@ from engage.db import now_utc
 from engage.errors import DomainError, NotPermitted
 from engage.exports import csv_lines
 from engage.extensions import db
-from engage.forms import ActionForm, choices, render_form
+from engage.forms import ActionForm, choices, markdown_preview, render_form
 from engage.http import page_arg
 from engage.ideas import decisions, states
 from engage.ideas.models import Idea
 from engage.moderation.forms import RISK_LABELS
-from engage.text import render_markdown
 
 bp = Blueprint("workspace", __name__)
 
@@ -105,7 +104,7 @@ def dashboard(slug: str):
 
 
 def _challenge_form_page(agency, form, challenge=None, error=None):
-    preview = render_markdown(form.body.data) if request.form.get("preview") else None
+    preview = markdown_preview(form.body) if request.form.get("preview") else None
     return render_form(
         "workspace/challenge_form.html",
         form,

@@ -38,6 +38,8 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optional: the token stops working at this time.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     agency = relationship("Agency")
 

@@ -3,13 +3,13 @@
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN
 from engage.config import LANGUAGES
+from engage.forms import Form
 
 TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
@@ -84,7 +84,7 @@ def _organisation_field():
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     account_type = RadioField(
         _l("I take part as"),
         choices=[
@@ -100,7 +100,7 @@ class RegisterForm(FlaskForm):
     password, password_confirm = _new_password_fields()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = _email_field()
     password = PasswordField(
         _l("Password"),
@@ -114,15 +114,15 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(Form):
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password, password_confirm = _new_password_fields()
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = _display_name_field()
     organisation_name = _organisation_field()
     locale = SelectField(
@@ -144,7 +144,7 @@ class ProfileForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -38,6 +38,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Bumped on password change or reset: every session and remember-me cookie that
     # carries an older value stops working.
     session_version: Mapped[int] = mapped_column(default=1)
+    # Bumped each time a reset link is sent: only the newest link works.
+    reset_generation: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.account_type}>"
@@ -66,3 +68,22 @@ class User(UserMixin, TimestampMixin, db.Model):
         if self.is_business and self.organisation_name:
             return self.organisation_name
         return self.display_name
+
+
+class UserSession(db.Model):
+    """One signed-in browser: its cookie carries a random token stored here as a hash,
+    so signing out (or an idle or expired session) ends that cookie wherever it went."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # "Remember me": the session outlives the browser, up to expires_at.
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} user={self.user_id}>"

@@ -59,6 +59,7 @@ class Challenge(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     summary: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     submissions_close_at: Mapped[datetime] = mapped_column(UTCDateTime())
     voting_closes_at: Mapped[datetime] = mapped_column(UTCDateTime())

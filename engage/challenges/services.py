@@ -12,11 +12,12 @@ from sqlalchemy import exists, select
 
 from engage.agencies.permissions import can_manage_agency
 from engage.challenges.models import Challenge
-from engage.db import now_utc
+from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas.models import Idea
 from engage.ideas.services import parse_tags, resolve_tags
+from engage.text import render_written
 
 SLUG_MAX = 80
 
@@ -80,13 +81,17 @@ def save_challenge(
         raise ValidationFailed(_l("Choose how ideas are moderated."), "moderation_mode")
     if vote_limit is not None and vote_limit < 1:
         raise ValidationFailed(_l("The vote limit must be at least 1, or empty."), "vote_limit")
+    body_html = render_written(body, "body")
     tag_rows = resolve_tags(parse_tags(tags))
     if challenge is None:
         challenge = Challenge(agency=agency, slug=_unique_slug(title, None))
         db.session.add(challenge)
+    else:
+        lock(challenge)
     challenge.title = title.strip()
     challenge.summary = summary.strip()
     challenge.body = body
+    challenge.body_html = body_html
     challenge.tags = tag_rows
     challenge.opens_at = opens_at
     challenge.submissions_close_at = submissions_close_at
@@ -101,6 +106,7 @@ def save_challenge(
 def publish_challenge(actor, challenge: Challenge) -> None:
     """Make a draft public; it opens for ideas at its `opens_at`."""
     _require_admin(actor, challenge.agency)
+    lock(challenge)
     if challenge.published_at is not None:
         raise InvalidTransition(_l("This challenge is already published."))
     challenge.published_at = now_utc()
@@ -110,6 +116,7 @@ def publish_challenge(actor, challenge: Challenge) -> None:
 def close_challenge(actor, challenge: Challenge) -> None:
     """End a published challenge now: no more ideas, votes or comments."""
     _require_admin(actor, challenge.agency)
+    lock(challenge)
     if challenge.published_at is None:
         raise InvalidTransition(_l("A draft cannot be closed; delete it instead."))
     if challenge.closed_at is not None:
@@ -121,6 +128,7 @@ def close_challenge(actor, challenge: Challenge) -> None:
 def delete_challenge(actor, challenge: Challenge) -> None:
     """Delete a challenge that has no ideas; one with ideas can only be closed."""
     _require_admin(actor, challenge.agency)
+    lock(challenge)
     if db.session.scalar(select(exists().where(Idea.challenge_id == challenge.id))):
         raise InvalidTransition(_l("A challenge with ideas cannot be deleted. Close it instead."))
     db.session.delete(challenge)

@@ -1,7 +1,8 @@
 """The agency's answer to an idea: decide on it, then move it through the pipeline.
 
-Both go through ideas.states, write the audit trail, tell the people who care by
-e-mail, write a webhook event to the outbox, and flush; the caller commits.
+Both lock the idea's row first (so simultaneous requests give one change, one e-mail
+and one event), go through ideas.states, write the audit trail, tell the people who
+care by e-mail, write a webhook event to the outbox, and flush; the caller commits.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -10,11 +11,13 @@ from sqlalchemy import select
 from engage import mail
 from engage.agencies.permissions import can_decide_idea
 from engage.auth.models import User
+from engage.db import lock
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent, Vote
 from engage.moderation.services import record_action
+from engage.text import render_written
 from engage.webhooks import services as webhooks
 
 RESPONSE_MAX = 5000
@@ -36,11 +39,17 @@ def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
     _require_decider(actor, idea)
     if len(response or "") > RESPONSE_MAX:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX), "response")
+    response_html = render_written(response, "response") if response else ""
+    lock(idea)
     source, target = states.apply_decision(idea, action, response)
+    idea.decision_response_html = response_html
     if target == states.ACCEPTED:
         idea.pipeline_events.append(
             PipelineEvent(
-                stage=idea.pipeline_stage, note=idea.decision_response, actor_id=actor.id
+                stage=idea.pipeline_stage,
+                note=idea.decision_response,
+                note_html=response_html,
+                actor_id=actor.id,
             )
         )
     record_action(
@@ -98,11 +107,17 @@ def move_idea_stage(
         raise ValidationFailed(
             _l("Use at most %(max)d characters.", max=EXTERNAL_REF_MAX), "external_ref"
         )
+    note_html = render_written(note, "note") if note else ""
+    lock(idea)
     source, target = states.apply_stage(idea, stage)
     if external_ref:
         idea.external_ref = external_ref
     event = PipelineEvent(
-        stage=target, note=note, external_ref=external_ref, actor_id=actor.id if actor else None
+        stage=target,
+        note=note,
+        note_html=note_html,
+        external_ref=external_ref,
+        actor_id=actor.id if actor else None,
     )
     idea.pipeline_events.append(event)
     record_action(

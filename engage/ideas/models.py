@@ -18,13 +18,15 @@ from engage.challenges.models import Tag
 from engage.db import TimestampMixin, UTCDateTime, now_utc
 from engage.extensions import db
 from engage.ideas import states
-from engage.text import plain_excerpt, render_markdown
+from engage.text import plain_excerpt
 
 TITLE_MAX = 140
 BODY_MAX = 10_000
 COMMENT_MAX = 5_000
 LOCATION_MAX = 200
 EXCERPT_MAX = 240
+# The random key a submission form carries, so that sending it twice creates one row.
+SUBMISSION_KEY_MAX = 64
 
 
 def _in(column: str, values) -> str:
@@ -58,6 +60,7 @@ class Idea(TimestampMixin, db.Model):
         Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count", "id"),
         # The export API pages through changes in (updated_at, id) order.
         Index("ix_ideas_by_update", "updated_at", "id"),
+        UniqueConstraint("author_id", "submission_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +68,7 @@ class Idea(TimestampMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text)
-    # Rendered and sanitized once when the body changes, for exports of many ideas.
+    # Rendered and sanitized once when the body changes; pages and exports print it.
     body_html: Mapped[str] = mapped_column(Text, default="")
     # Plain-text start of the body, stored so lists never render Markdown per row.
     excerpt: Mapped[str] = mapped_column(String(EXCERPT_MAX + 1), default="")
@@ -76,6 +79,7 @@ class Idea(TimestampMixin, db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"))
     decision: Mapped[str] = mapped_column(String(16), default="none")
     decision_response: Mapped[str | None] = mapped_column(Text)
+    decision_response_html: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pipeline_stage: Mapped[str | None] = mapped_column(String(16))
     external_ref: Mapped[str | None] = mapped_column(String(120))
@@ -84,6 +88,7 @@ class Idea(TimestampMixin, db.Model):
     open_flag_count: Mapped[int] = mapped_column(default=0)
     # Set while the idea waits in the moderation queue (pending or flagged), oldest first.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    submission_key: Mapped[str | None] = mapped_column(String(SUBMISSION_KEY_MAX))
 
     challenge = relationship("Challenge")
     author = relationship("User")
@@ -99,10 +104,11 @@ class Idea(TimestampMixin, db.Model):
     def __repr__(self) -> str:
         return f"<Idea {self.id} {self.moderation_state}>"
 
-    def set_body(self, body: str) -> None:
+    def set_body(self, body: str, body_html: str) -> None:
+        """Store the Markdown with its rendered HTML (from text.render_markdown)."""
         self.body = body
-        self.body_html = str(render_markdown(body))
-        self.excerpt = plain_excerpt(body, EXCERPT_MAX)
+        self.body_html = body_html
+        self.excerpt = plain_excerpt(body_html, EXCERPT_MAX)
 
     @property
     def is_published(self) -> bool:
@@ -131,6 +137,7 @@ class PipelineEvent(db.Model):
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+    note_html: Mapped[str] = mapped_column(Text, default="")
     external_ref: Mapped[str | None] = mapped_column(String(120))
     # The staff member who moved it, or None when an agency system did through the API.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -160,16 +167,21 @@ class Vote(db.Model):
 
 class Comment(TimestampMixin, db.Model):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_idea_created", "idea_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_comments_idea_created", "idea_id", "created_at", "id"),
+        UniqueConstraint("author_id", "submission_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
     is_hidden: Mapped[bool] = mapped_column(default=False)
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     open_flag_count: Mapped[int] = mapped_column(default=0)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    submission_key: Mapped[str | None] = mapped_column(String(SUBMISSION_KEY_MAX))
 
     author = relationship("User")
     idea = relationship("Idea")

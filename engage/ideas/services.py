@@ -1,7 +1,9 @@
 """Use cases of citizen participation: submit, edit and withdraw ideas, vote, comment.
 
 Each service checks the same predicate the views show, changes the models, keeps the
-stored counters in the same transaction, and flushes; the caller commits.
+stored counters in the same transaction, and flushes; the caller commits. A change of
+an existing idea locks its row first, so simultaneous requests take turns; a form sent
+twice with the same submission key creates one idea or comment.
 """
 
 from datetime import datetime
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engage.auth.models import User
 from engage.challenges.models import Challenge, Tag
-from engage.db import insert_for
+from engage.db import insert_for, lock
 from engage.errors import LimitReached, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
@@ -24,6 +26,7 @@ from engage.ideas.permissions import (
     can_vote_idea,
     can_withdraw_idea,
 )
+from engage.text import render_written
 
 MAX_TAGS = 5
 TAG_MAX = 40
@@ -67,6 +70,39 @@ def resolve_tags(names: list[str]) -> list[Tag]:
     return [found[name] for name in names]
 
 
+def _already_submitted(model, author: User, submission_key: str | None, body: str):
+    """The row this author already created with this form, if any.
+
+    The same key with another text is a form reused from the browser's history:
+    refused, so that it neither creates a second row nor passes for the first.
+    """
+    if not submission_key:
+        return None
+    existing = db.session.scalar(
+        select(model).where(model.author_id == author.id, model.submission_key == submission_key)
+    )
+    if existing is not None and existing.body != body:
+        raise ValidationFailed(
+            _l("This form was already sent. Open the page again to write another one.")
+        )
+    return existing
+
+
+def _insert_once(row, submission_key: str | None):
+    """Insert a new idea or comment; if a simultaneous request with the same submission
+    key got there first, return that one instead (the constraint decides the race)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        existing = _already_submitted(type(row), row.author, submission_key, row.body)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
 def submit_idea(
     author: User,
     challenge: Challenge,
@@ -75,26 +111,30 @@ def submit_idea(
     body: str,
     tags: str = "",
     location: str | None = None,
+    submission_key: str | None = None,
     now: datetime | None = None,
 ) -> Idea:
     """Create an idea: pending under pre-moderation, else published at once.
 
+    A form sent again with the same `submission_key` returns the idea it created.
     Raises NotPermitted outside the open phase or for someone who may not take part,
-    ValidationFailed for bad tags.
+    ValidationFailed for bad tags or a text over the rendering limits.
     """
     _require(can_submit_idea(author, challenge, now))
+    existing = _already_submitted(Idea, author, submission_key, body)
+    if existing is not None:
+        return existing
     idea = Idea(
         challenge=challenge,
         author=author,
         title=title.strip(),
         location=(location or "").strip() or None,
         tags=resolve_tags(parse_tags(tags)),
+        submission_key=submission_key or None,
     )
-    idea.set_body(body)
+    idea.set_body(body, render_written(body, "body"))
     states.enter_initial_state(idea, challenge.is_pre_moderated)
-    db.session.add(idea)
-    db.session.flush()
-    return idea
+    return _insert_once(idea, submission_key)
 
 
 def edit_idea(
@@ -108,9 +148,10 @@ def edit_idea(
     now: datetime | None = None,
 ) -> None:
     """Change an idea's text; an idea sent back for changes returns to the queue."""
+    lock(idea)
     _require(can_edit_idea(author, idea, now))
     idea.title = title.strip()
-    idea.set_body(body)
+    idea.set_body(body, render_written(body, "body"))
     idea.location = (location or "").strip() or None
     idea.tags = resolve_tags(parse_tags(tags))
     if idea.moderation_state == states.CHANGES_REQUESTED:
@@ -120,6 +161,7 @@ def edit_idea(
 
 def withdraw_idea(author: User, idea: Idea, now: datetime | None = None) -> None:
     """Take an idea back; it leaves public lists but keeps its history."""
+    lock(idea)
     _require(can_withdraw_idea(author, idea, now))
     states.apply_transition(idea, "withdraw")
     db.session.flush()
@@ -129,9 +171,11 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     """Add the voter's vote; return False if it was already there.
 
     The count rises in SQL only when a row was really inserted, so it never drifts.
-    With a vote limit, the voter's row is locked first so concurrent votes cannot
-    both pass the check. Raises NotPermitted or LimitReached.
+    The idea's row is locked first (a merge or hiding waits for the vote, or the vote
+    for them); with a vote limit the voter's row too, so concurrent votes cannot both
+    pass the check. Raises NotPermitted or LimitReached.
     """
+    lock(idea)
     _require(can_vote_idea(voter, idea, now))
     challenge = idea.challenge
     if challenge.vote_limit is not None:
@@ -174,6 +218,7 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
 
 def withdraw_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     """Take the voter's vote back; return False if there was none."""
+    lock(idea)
     _require(can_vote_idea(voter, idea, now))
     deleted = db.session.execute(
         delete(Vote).where(Vote.idea_id == idea.id, Vote.voter_id == voter.id)
@@ -183,14 +228,35 @@ def withdraw_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     return deleted == 1
 
 
-def add_comment(author: User, idea: Idea, body: str, now: datetime | None = None) -> Comment:
-    """Comment on a published idea while the challenge takes comments."""
+def add_comment(
+    author: User,
+    idea: Idea,
+    body: str,
+    now: datetime | None = None,
+    *,
+    submission_key: str | None = None,
+) -> Comment:
+    """Comment on a published idea while the challenge takes comments.
+
+    A form sent again with the same `submission_key` returns the comment it created.
+    Raises NotPermitted, ValidationFailed (a text over the rendering limits).
+    """
     _require(can_comment_idea(author, idea, now))
-    comment = Comment(idea_id=idea.id, author=author, body=body.strip())
-    db.session.add(comment)
-    db.session.flush()
-    _add_to_counter(idea, Idea.comment_count, 1)
-    return comment
+    body = body.strip()
+    existing = _already_submitted(Comment, author, submission_key, body)
+    if existing is not None:
+        return existing
+    comment = Comment(
+        idea_id=idea.id,
+        author=author,
+        body=body,
+        body_html=render_written(body, "body"),
+        submission_key=submission_key or None,
+    )
+    inserted = _insert_once(comment, submission_key)
+    if inserted is comment:
+        _add_to_counter(idea, Idea.comment_count, 1)
+    return inserted
 
 
 def _add_to_counter(idea: Idea, column, delta: int) -> None:

@@ -10,7 +10,7 @@ from engage.challenges import queries as challenge_queries
 from engage.db import now_utc
 from engage.errors import DomainError, NotPermitted
 from engage.extensions import db
-from engage.forms import ActionForm, render_form
+from engage.forms import ActionForm, markdown_preview, render_form
 from engage.http import cached_for_visitors, safe_next
 from engage.ideas import services
 from engage.ideas.forms import CommentForm, IdeaForm
@@ -22,7 +22,6 @@ from engage.ideas.permissions import (
     can_view_idea,
 )
 from engage.permissions import require
-from engage.text import render_markdown
 
 bp = Blueprint("ideas", __name__)
 
@@ -52,7 +51,7 @@ def _load_visible_idea(idea_id: int) -> Idea:
 
 
 def _idea_form_page(template: str, form: IdeaForm, error=None, **context):
-    preview = render_markdown(form.body.data) if form.preview.data else None
+    preview = markdown_preview(form.body) if form.preview.data else None
     return render_form(template, form, error, preview=preview, **context)
 
 
@@ -77,6 +76,7 @@ def submit(slug: str):
                 body=form.body.data,
                 tags=form.tags.data,
                 location=form.location.data,
+                submission_key=form.submission_key.data,
                 now=_now(),
             )
         except DomainError as error:
@@ -204,10 +204,18 @@ def comment(idea_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            services.add_comment(current_user, idea, form.body.data, now=_now())
+            services.add_comment(
+                current_user,
+                idea,
+                form.body.data,
+                now=_now(),
+                submission_key=form.submission_key.data,
+            )
         except NotPermitted as error:
             db.session.rollback()
             abort(403, description=error.message)
+        except DomainError as error:
+            return render_form("ideas/show.html", form, error, **_idea_page(idea, form))
         db.session.commit()
         flash(_("Your comment is posted."), "success")
         return redirect(url_for("ideas.show", idea_id=idea.id, _anchor="comments"))

@@ -1,11 +1,10 @@
 """Moderation forms: shape and CSRF only; rules live in moderation.services."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from engage.forms import choices
+from engage.forms import Form, choices
 from engage.moderation.services import FLAG_DETAILS_MAX, REASON_MAX, RISK_NOTE_MAX
 
 # i18n: reasons people give when they report content
@@ -51,14 +50,14 @@ def _reason(label, required_message=None, id=None):
     return TextAreaField(label, validators=validators, render_kw={"rows": 3}, id=id)
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """One reason, several buttons (name="action"): the button pressed is the decision."""
 
     reason = _reason(_l("Reason or message to the author"))
     next = HiddenField()
 
 
-class BulkForm(FlaskForm):
+class BulkForm(Form):
     action = SelectField(
         _l("Decision for the selected ideas"),
         choices=choices([("publish", _l("Publish")), ("reject", _l("Reject"))]),
@@ -66,7 +65,7 @@ class BulkForm(FlaskForm):
     reason = _reason(_l("Reason (required to reject)"), id="bulk-reason")
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     target_id = IntegerField(
         _l("Number of the idea to merge into"),
         description=_l(
@@ -81,7 +80,7 @@ class MergeForm(FlaskForm):
     reason = _reason(_l("Note (optional)"), id="merge-reason")
 
 
-class DismissForm(FlaskForm):
+class DismissForm(Form):
     """Dismiss or uphold the open reports of an item: a decision with a reason."""
 
     reason = _reason(
@@ -92,7 +91,7 @@ class DismissForm(FlaskForm):
     next = HiddenField()
 
 
-class RiskForm(FlaskForm):
+class RiskForm(Form):
     kind = SelectField(_l("Risk"), choices=choices(RISK_LABELS))
     note = TextAreaField(
         _l("Note"),
@@ -106,7 +105,7 @@ class RiskForm(FlaskForm):
     )
 
 
-class TargetForm(FlaskForm):
+class TargetForm(Form):
     hours = IntegerField(
         _l("Moderation target in hours"),
         validators=[
@@ -116,7 +115,7 @@ class TargetForm(FlaskForm):
     )
 
 
-class FlagForm(FlaskForm):
+class FlagForm(Form):
     reason = RadioField(
         _l("What is wrong?"),
         choices=choices(FLAG_REASON_LABELS),

@@ -1,7 +1,9 @@
 """Moderation use cases: decide on ideas and comments, merge, flags, risk flags.
 
-Every staff change goes through the state machines of ideas.states, writes one
-append-only ModerationAction, queues the author's e-mail, and flushes; the caller commits.
+Every staff change locks the rows it changes first (so simultaneous requests give one
+transition, one record and one e-mail), goes through the state machines of ideas.states,
+writes one append-only ModerationAction, queues the author's e-mail, and flushes; the
+caller commits.
 """
 
 from flask import current_app
@@ -12,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from engage import mail
-from engage.db import insert_for, now_utc
+from engage.db import insert_for, lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
@@ -93,6 +95,7 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
     if action not in IDEA_DECISIONS:
         raise InvalidTransition(_l("Unknown decision."))
     reason = _clean_reason(reason)
+    lock(idea)
     source, target = states.apply_transition(idea, action, reason)
     if action in ("hide", "restore"):  # either way, the reports are decided on
         _resolve_open_flags(idea=idea)
@@ -149,6 +152,8 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
     reason = _clean_reason(reason)
     if target.id == duplicate.id or target.challenge_id != duplicate.challenge_id:
         raise ValidationFailed(_l("Choose another idea of the same challenge."), "target_id")
+    for idea in sorted((duplicate, target), key=lambda each: each.id):  # one lock order
+        lock(idea)
     if not target.is_published:
         raise ValidationFailed(_l("Ideas can only be merged into a published idea."), "target_id")
     source, to_state = states.apply_transition(duplicate, "merge")
@@ -211,6 +216,7 @@ def moderate_comment(actor, comment: Comment, action: str, reason: str | None = 
     """Hide (reason required; closes open flags) or restore a comment; e-mail its author."""
     _require_staff(can_moderate_comment(actor, comment))
     reason = _clean_reason(reason)
+    lock(comment)
     source, target = states.apply_comment_transition(comment, action, reason)
     _resolve_open_flags(comment=comment)  # hiding or restoring decides the reports
     states.update_queue_position(comment)
@@ -236,9 +242,6 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
 
     Raises NotPermitted, ValidationFailed (bad reason, missing details, already reported).
     """
-    verdict = can_flag(reporter, item)
-    if not verdict:
-        raise NotPermitted(verdict.reason)
     if reason not in FLAG_REASONS:
         raise ValidationFailed(_l("Choose a reason from the list."), "reason")
     details = (details or "").strip() or None
@@ -248,6 +251,11 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
         raise ValidationFailed(
             _l("Use at most %(max)d characters.", max=FLAG_DETAILS_MAX), "details"
         )
+    # Reports of one item take turns, so the threshold hides it exactly once.
+    lock(item)
+    verdict = can_flag(reporter, item)
+    if not verdict:
+        raise NotPermitted(verdict.reason)
     is_idea = isinstance(item, Idea)
     flag = Flag(
         reporter_id=reporter.id,
@@ -311,6 +319,7 @@ def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, s
     reason = _clean_reason(reason)
     if not reason:
         raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+    lock(item)
     if not item.open_flag_count:
         raise InvalidTransition(_l("There are no open reports to decide on."))
     return is_idea, idea, reason
@@ -404,6 +413,7 @@ def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
         raise ValidationFailed(_l("Describe the risk."), "note")
     if len(note) > RISK_NOTE_MAX:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=RISK_NOTE_MAX), "note")
+    lock(idea)
     risk = next((r for r in idea.risk_flags if r.kind == kind), None)
     if risk is None:
         risk = RiskFlag(kind=kind, note=note, set_by_id=actor.id)
@@ -420,6 +430,7 @@ def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
 def clear_risk_flag(actor, idea: Idea, kind: str) -> None:
     """Remove a risk flag. Raises NotPermitted, InvalidTransition if it is not set."""
     _require_staff(can_moderate_idea(actor, idea))
+    lock(idea)
     risk = next((r for r in idea.risk_flags if r.kind == kind), None)
     if risk is None:
         raise InvalidTransition(_l("This risk is not marked on the idea."))
