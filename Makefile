@@ -44,6 +44,7 @@ translations-update: translations-extract
 	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
 
 bench: $(INSTALLED)
+	$(BIN)/python bench/markdown_corpus.py
 	$(BIN)/python bench/idea_list.py
 	$(BIN)/python bench/export.py
 

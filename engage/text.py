@@ -127,9 +127,9 @@ def render_markdown_or_text(source: str | None) -> Markup:
     except MarkdownTooComplex:
         paragraphs = re.split(r"\n\s*\n", (source or "").strip())
         return Markup("\n").join(
-            Markup("<p>{}</p>").format(html.escape(p).replace("\n", "<br>\n"))
-            for p in paragraphs
-            if p.strip()
+            Markup("<p>{}</p>").format(Markup("<br>\n").join(paragraph.split("\n")))
+            for paragraph in paragraphs
+            if paragraph.strip()
         )
 
 
