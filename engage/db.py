@@ -97,7 +97,8 @@ def lock(instance) -> None:
             text(f"UPDATE {table.name} SET id = id WHERE id = :id"), {"id": instance.id}
         )
     try:
-        session.refresh(instance, with_for_update=True)
+        # OF the row's own table: the instance may have been loaded with outer joins.
+        session.refresh(instance, with_for_update={"of": type(instance)})
     except ObjectDeletedError:
         raise InvalidTransition(
             _l("Someone removed this meanwhile. Please reload the page.")

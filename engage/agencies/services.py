@@ -14,7 +14,7 @@ from engage.agencies.permissions import can_manage_agency, is_site_admin
 from engage.auth.models import User
 from engage.auth.services import find_user_by_email, normalize_email
 from engage.challenges.services import slugify
-from engage.db import now_utc
+from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 
@@ -112,6 +112,7 @@ def load_invitation(token: str) -> Invitation:
 
 def accept_invitation(user, invitation: Invitation) -> Membership:
     """Join the team. The signed-in account's verified address must be the invited one."""
+    lock(invitation)
     if not invitation.is_open:
         raise InvalidTransition(_l("This invitation is invalid or has already been used."))
     if user.email != invitation.email:

@@ -88,11 +88,13 @@ def _already_submitted(model, author: User, submission_key: str | None, body: st
     return existing
 
 
-def _insert_once(row, submission_key: str | None):
-    """Insert a new idea or comment; if a simultaneous request with the same submission
-    key got there first, return that one instead (the constraint decides the race)."""
+def _insert_once(row, submission_key: str | None, enter=lambda: None):
+    """Insert a new idea or comment (after `enter`, which may change counters); if a
+    simultaneous request with the same submission key got there first, undo both and
+    return that one instead: the unique constraint decides the race."""
     try:
         with db.session.begin_nested():
+            enter()
             db.session.add(row)
             db.session.flush()
     except IntegrityError:
@@ -133,8 +135,11 @@ def submit_idea(
         submission_key=submission_key or None,
     )
     idea.set_body(body, render_written(body, "body"))
-    states.enter_initial_state(idea, challenge.is_pre_moderated)
-    return _insert_once(idea, submission_key)
+    return _insert_once(
+        idea,
+        submission_key,
+        enter=lambda: states.enter_initial_state(idea, challenge.is_pre_moderated),
+    )
 
 
 def edit_idea(

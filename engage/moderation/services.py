@@ -415,6 +415,8 @@ def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=RISK_NOTE_MAX), "note")
     lock(idea)
     risk = next((r for r in idea.risk_flags if r.kind == kind), None)
+    if risk is not None and risk.note == note:
+        return risk  # already said: nothing new for the history
     if risk is None:
         risk = RiskFlag(kind=kind, note=note, set_by_id=actor.id)
         idea.risk_flags.append(risk)
