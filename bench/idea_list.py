@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from engage import create_app
 from engage.agencies.models import Agency
 from engage.auth.models import User
+from engage.auth.sessions import start_session
 from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.extensions import db
@@ -105,7 +106,10 @@ def main() -> None:
         visitor = app.test_client()
         member = app.test_client()
         with app.app_context(), member.session_transaction() as session:
-            session["_user_id"] = db.session.get(User, 1).get_id()
+            person = db.session.get(User, 1)
+            start_session(person, remember=False)
+            db.session.commit()
+            session["_user_id"] = person.get_id()
         print(f"minimal Flask page:                  {baseline():8.0f} req/s")
         for label, path in [
             ("idea list, most votes", f"/challenges/{slug}"),

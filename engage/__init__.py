@@ -3,13 +3,13 @@
 import logging
 import os
 
-from flask import Flask, abort, g, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engage import extensions
-from engage.config import check_production_safety, load_config
+from engage.config import check_production_safety, derive_settings, load_config
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
@@ -18,8 +18,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path))
     if config_overrides:
         app.config.update(config_overrides)
+    derive_settings(app.config)
     check_production_safety(app.config)
     logging.basicConfig(level=logging.INFO)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        # Believe that many proxies' X-Forwarded-For/-Proto: rate limits then count the
+        # client's address, and the scheme is the one the client used.
+        count = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -75,21 +81,29 @@ def _init_extensions(app: Flask) -> None:
     extensions.babel.init_app(
         app, locale_selector=_select_locale, timezone_selector=_select_timezone
     )
+    _init_login(app)
+
+
+def _init_login(app: Flask) -> None:
+    """Sign-in state: server-side sessions (engage.auth.sessions) behind Flask-Login."""
+    from datetime import timedelta
+
+    from engage.auth import sessions
+
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    login_manager.refresh_view = "auth.confirm"  # its handler: engage.auth.guards
+    login_manager.user_loader(sessions.load_user)
+    # The browser drops the remember-me cookie when the server-side session expires.
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=app.config["REMEMBER_DAYS"]))
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from engage.auth.models import User
-
-        ident, _, version = user_id.partition(":")
-        if not (ident.isascii() and ident.isdigit() and version.isascii() and version.isdigit()):
-            return None
-        user = extensions.db.session.get(User, int(ident))
-        if user is None or user.session_version != int(version) or user.suspended_at:
-            return None
-        return user
+    @app.before_request
+    def load_signed_in_person():
+        # First, while the request's transaction is still empty, so that the loader may
+        # record the session's use (engage.auth.sessions.load_user).
+        if request.endpoint != "static":
+            current_user._get_current_object()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -111,14 +125,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_guards(app: Flask) -> None:
-    @app.before_request
-    def refuse_nul_bytes():
-        # PostgreSQL cannot store NUL characters; no legitimate form or link has them.
-        values = [request.path, *request.args.values()]
-        if request.method == "POST":
-            values.extend(request.form.values())
-        if any("\x00" in value for value in values):
-            abort(400, description=_l("The request contains characters that are not allowed."))
+    from engage.http import refuse_broken_text
+
+    # First of all: it reads the raw body, which parsing the form (CSRF does) consumes.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_broken_text)
 
     @app.after_request
     def security_headers(response):
@@ -127,10 +137,30 @@ def _register_request_guards(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
+        if app.config["ENGAGE_ENV"] == "production":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+            )
+        if _is_private(app):
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _is_private(app: Flask) -> bool:
+    """API answers and whatever a signed-in person is shown must stay out of every cache,
+    the browser's history included; static files do not count.
+
+    Read from the session and cookies, never the database, so that it holds for the
+    pages that say the database is unavailable too.
+    """
+    if request.endpoint == "static":
+        return False
+    if request.path.startswith("/api/"):
+        return True
+    return "_user_id" in session or app.config["REMEMBER_COOKIE_NAME"] in request.cookies
 
 
 def _staff_agency_slug(user) -> str | None:
@@ -151,6 +181,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from engage.challenges.states import PHASE_RULES
     from engage.db import now_utc
+    from engage.http import external_url
     from engage.ideas import permissions as idea_permissions
     from engage.ideas.states import STAGE_LABELS
     from engage.moderation import permissions as moderation_permissions
@@ -158,6 +189,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     # The one way user HTML reaches a page: what text.render_markdown stored on write.
     app.jinja_env.filters["sanitized"] = lambda stored: Markup(stored or "")
+    # Absolute links (e-mails) come from PUBLIC_URL, never from the request's Host.
+    app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else ""
     )

@@ -54,7 +54,16 @@ def register_commands(app: Flask) -> None:
         show_default=True,
         help="Comma-separated: ideas:read, pipeline:write.",
     )
-    def create_api_token_command(agency_slug: str, name: str, scopes: str):
+    @click.option(
+        "--expires-in-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="The token stops working N days from now (default: never).",
+    )
+    def create_api_token_command(
+        agency_slug: str, name: str, scopes: str, expires_in_days: int | None
+    ):
         """Create a token and print it alone on the last line (it is not stored)."""
         from sqlalchemy import select
 
@@ -67,11 +76,15 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(f"No agency with the slug {agency_slug!r}.")
         scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
         try:
-            token, value = create_token(None, agency, name, scope_list, from_cli=True)
+            token, value = create_token(
+                None, agency, name, scope_list, expires_in_days=expires_in_days, from_cli=True
+            )
         except DomainError as error:
             raise click.ClickException(str(error.message)) from None
         db.session.commit()
         click.echo(f"Created token {token.prefix}… for {agency.name} ({token.scopes}).")
+        if token.expires_at is not None:
+            click.echo(f"It expires at {token.expires_at.isoformat(timespec='seconds')}.")
         click.echo("Keep it now: it cannot be shown again.")
         click.echo(value)
 

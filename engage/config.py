@@ -1,12 +1,16 @@
 """Configuration from environment variables, with safe development defaults.
 
-Production (ENGAGE_ENV=production) refuses to start without an explicit SECRET_KEY
-and a database URL, and marks cookies secure.
+Production (ENGAGE_ENV=production) refuses to start without an explicit SECRET_KEY,
+a database URL, a mail server and an https PUBLIC_URL, and marks cookies secure.
 """
 
+import math
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import make_url
 
 LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +69,10 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        # The __Host- prefix makes browsers refuse these cookies unless they are Secure,
+        # for Path=/ and without a Domain: no subdomain can set or shadow them.
+        "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+        "REMEMBER_COOKIE_NAME": "__Host-remember_token" if production else "remember_token",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
@@ -92,11 +100,15 @@ def load_config(instance_path: str) -> dict:
         "API_SETTLE_SECONDS": float(os.environ.get("API_SETTLE_SECONDS", "2")),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: count in this process instead, and never fail a request for it.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # POSTs to sign-in, registration and password reset from one address.
         "AUTH_RATE_LIMIT": os.environ.get("AUTH_RATE_LIMIT", "20 per minute"),
         # Webhooks to http:// or private addresses: only for development and tests.
         "WEBHOOK_ALLOW_LOCAL": _env_bool("WEBHOOK_ALLOW_LOCAL"),
-        "WEBHOOK_TIMEOUT": 5.0,
+        # Seconds one webhook request may take in all (connecting, sending, the answer).
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "5")),
         # Distinct people reporting an item before it is hidden pending review.
         "FLAG_HIDE_THRESHOLD": int(os.environ.get("FLAG_HIDE_THRESHOLD", "3")),
         # Where people reach the site: every absolute URL (e-mails, webhooks, the API) is
@@ -112,9 +124,11 @@ def load_config(instance_path: str) -> dict:
         "DATABASE_STATEMENT_TIMEOUT": float(os.environ.get("DATABASE_STATEMENT_TIMEOUT", "15")),
         "DATABASE_POOL_TIMEOUT": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
         "REDIS_TIMEOUT": float(os.environ.get("REDIS_TIMEOUT", "1")),
-        # Sessions: a browser session ends after this long without a request; "remember
-        # me" lasts at most REMEMBER_DAYS, and ends sooner after REMEMBER_IDLE_DAYS unused.
+        # Sessions: a browser session ends after this long without a request, and at the
+        # latest SESSION_MAX_HOURS after sign-in; "remember me" lasts at most
+        # REMEMBER_DAYS, and ends sooner after REMEMBER_IDLE_DAYS unused.
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
         "REMEMBER_DAYS": int(os.environ.get("REMEMBER_DAYS", "30")),
         "REMEMBER_IDLE_DAYS": int(os.environ.get("REMEMBER_IDLE_DAYS", "7")),
         # Tokens, webhooks and team roles need a password typed within this many minutes.
@@ -140,6 +154,53 @@ def load_config(instance_path: str) -> dict:
     return config
 
 
+def derive_settings(config) -> None:
+    """Fill in what follows from other settings, once every override is applied: the
+    trusted host names, the database's timeouts and Redis's socket timeouts."""
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = _trusted_hosts(config)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **_database_timeouts(config),
+        **config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+    }
+    redis_timeouts = {
+        "socket_timeout": config["REDIS_TIMEOUT"],
+        "socket_connect_timeout": config["REDIS_TIMEOUT"],
+    }
+    if config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", redis_timeouts)
+    if config.get("CACHE_TYPE") == "RedisCache":
+        config.setdefault("CACHE_OPTIONS", redis_timeouts)
+
+
+def _trusted_hosts(config) -> list[str] | None:
+    """Production answers only to PUBLIC_URL's host and the extra ones; development to
+    any host unless extra ones are set."""
+    extra = list(config.get("EXTRA_TRUSTED_HOSTS") or [])
+    if config.get("ENGAGE_ENV") != "production":
+        return extra or None
+    return [urlsplit(config["PUBLIC_URL"]).hostname or "", *extra]
+
+
+def _database_timeouts(config) -> dict:
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    statement = config["DATABASE_STATEMENT_TIMEOUT"]
+    if url.get_backend_name() == "postgresql":
+        connect_args = {
+            # libpq counts whole seconds (and at least 2).
+            "connect_timeout": math.ceil(config["DATABASE_CONNECT_TIMEOUT"]),
+            "options": f"-c statement_timeout={round(statement * 1000)}",
+        }
+        return {"connect_args": connect_args, "pool_timeout": config["DATABASE_POOL_TIMEOUT"]}
+    if url.get_backend_name() == "sqlite":
+        # How long a statement waits for another connection's write lock.
+        options = {"connect_args": {"timeout": statement}}
+        if url.database not in (None, "", ":memory:"):  # in memory: one shared connection
+            options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+        return options
+    return {}
+
+
 def check_production_safety(config) -> None:
     """Refuse settings that must never reach production."""
     if config.get("ENGAGE_ENV") != "production":
@@ -154,3 +215,10 @@ def check_production_safety(config) -> None:
     if not config.get("MAIL_SERVER"):
         # Without it, e-mails (and the sign-in links they carry) would go to the log.
         raise UnsafeConfiguration("ENGAGE_ENV=production needs MAIL_SERVER.")
+    public = urlsplit(config.get("PUBLIC_URL") or "")
+    if public.scheme != "https" or not public.hostname:
+        # Links in e-mails, the API and webhooks are built from it, never from the request.
+        raise UnsafeConfiguration(
+            "ENGAGE_ENV=production needs PUBLIC_URL, the https address people reach the "
+            "site at (like https://engage.example.org)."
+        )

@@ -1,12 +1,66 @@
-"""Request helpers shared by the views: safe redirect targets and forgiving arguments."""
+"""Request helpers shared by the views: safe redirect targets and forgiving arguments,
+and the guard that refuses broken text before any view reads it; absolute URLs."""
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import request, session
+from flask import abort, current_app, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engage.extensions import cache
+
+NUL_REFUSED = _l("The request contains characters that are not allowed.")
+INVALID_UTF8_REFUSED = _l(
+    "Part of what you sent is not readable text (it is not valid UTF-8). Please type it "
+    "again and send it once more."
+)
+FORM_BODY = "application/x-www-form-urlencoded"
+
+
+def _text_problem(encoded: bytes):
+    """Why a query string or form body is refused, or None: each name and value,
+    percent-decoded, must be valid UTF-8 (lone surrogates are not) and hold no NUL."""
+    for pair in encoded.split(b"&"):
+        for part in pair.split(b"=", 1):
+            try:
+                text = unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return INVALID_UTF8_REFUSED
+            if "\x00" in text:
+                return NUL_REFUSED
+    return None
+
+
+def refuse_broken_text():
+    """Answer 400 to a request whose path, query string or form holds NUL, or whose query
+    string or form body is not valid UTF-8.
+
+    Werkzeug would keep the invalid bytes percent-encoded (or drop the whole body) without
+    a word, and PostgreSQL cannot store NUL. Reads the raw body, so it must run before
+    anything parses the form (CSRF does, in its own before_request).
+    """
+    problem = NUL_REFUSED if "\x00" in request.path else _text_problem(request.query_string)
+    if problem is None and request.mimetype == FORM_BODY:
+        problem = _text_problem(request.get_data(cache=True))
+    elif problem is None and request.method == "POST":
+        # Other form bodies (multipart) are checked as Werkzeug decoded them: for NUL.
+        if any("\x00" in name + value for name, value in request.form.items(multi=True)):
+            problem = NUL_REFUSED
+    if problem is not None:
+        abort(400, description=problem)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """The absolute URL of `endpoint` on PUBLIC_URL (its scheme, host and path prefix),
+    with or without a request: e-mails, the API and webhooks never trust the Host header.
+    """
+    public = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        public.netloc, script_name=public.path or "/", url_scheme=public.scheme
+    )
+    current_app.inject_url_defaults(endpoint, values)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -125,6 +125,24 @@ def app(_migrated, tmp_path):
 
 
 @pytest.fixture
+def make_app(app, tmp_path):
+    """Build another app on the test database with some settings changed: those that
+    create_app reads once (ENGAGE_ENV from the environment, proxies, timeouts, Redis)."""
+    made = []
+
+    def make(**overrides):
+        settings = _test_config(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
+        made.append(create_app({**settings, **overrides}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
 def app_context(app):
     """One app context (and so one database session) shared by every factory of a test."""
     with app.app_context():

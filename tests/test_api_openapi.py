@@ -3,6 +3,7 @@ routes of /api/v1, and whose schemas the real responses (and errors) match."""
 
 import json
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -10,8 +11,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import update
 
+from engage.api.models import ApiToken
 from engage.api.services import create_token
+from engage.db import now_utc
 from engage.extensions import db, limiter
 from engage.ideas.decisions import decide_idea, move_idea_stage
 from engage.ideas.services import resolve_tags
@@ -57,6 +61,7 @@ def world(app, make_user, make_agency, make_challenge, make_idea):
     _, reader = create_token(None, agency, "Reader", ["ideas:read"], from_cli=True)
     db.session.commit()
     return SimpleNamespace(
+        agency=agency,
         idea=idea,
         shortlisted=shortlisted,
         theirs=theirs,
@@ -250,6 +255,15 @@ def test_document_matches_its_own_schema(client, contract):
         ("GET", "/ideas", "/api/v1/ideas?challenge=nowhere", None, 422),
         ("GET", "/ideas/{idea_id}", "/api/v1/ideas/{theirs}", None, 404),
         ("POST", "/ideas/{idea_id}/pipeline", "/api/v1/ideas/{idea}/pipeline", "not json", 400),
+        ("POST", "/ideas/{idea_id}/pipeline", "/api/v1/ideas/{idea}/pipeline", "x" * 70_000, 413),
+        ("POST", "/ideas/{idea_id}/pipeline", "/api/v1/ideas/{idea}/pipeline", b"\xff", 400),
+        (
+            "POST",
+            "/ideas/{idea_id}/pipeline",
+            "/api/v1/ideas/{idea}/pipeline",
+            {"stage": "concept", "note": "\x00"},
+            422,
+        ),
         (
             "POST",
             "/ideas/{idea_id}/pipeline",
@@ -277,7 +291,11 @@ def test_problem_responses_match_the_documented_schema(
     client, world, contract, method, path, url, body, status
 ):
     url = url.format(idea=world.idea.id, theirs=world.theirs.id)
-    kwargs = {"json": body} if isinstance(body, dict) else {"data": body}
+    kwargs = (
+        {"json": body}
+        if isinstance(body, dict)
+        else {"data": body, "content_type": "application/json"}
+    )
     response = client.open(url, method=method, headers=world.headers, **kwargs)
     assert response.status_code == status
     contract.check(path, method, response)
@@ -318,4 +336,26 @@ def test_429_matches_the_documented_schema(app, client, world, contract):
     client.get("/api/v1/challenges", headers=world.headers)
     response = client.get("/api/v1/challenges", headers=world.headers)
     assert response.status_code == 429
+    contract.check("/challenges", "GET", response)
+
+
+def test_415_matches_the_documented_schema(client, world, contract):
+    response = client.post(
+        f"/api/v1/ideas/{world.idea.id}/pipeline",
+        headers=world.headers,
+        data='{"stage": "concept"}',
+        content_type="text/plain",
+    )
+    assert response.status_code == 415
+    contract.check("/ideas/{idea_id}/pipeline", "POST", response)
+
+
+def test_401_for_an_expired_token_matches_the_documented_schema(client, world, contract):
+    _, value = create_token(
+        None, world.agency, "Old", ["ideas:read"], expires_in_days=1, from_cli=True
+    )
+    db.session.execute(update(ApiToken).values(expires_at=now_utc() - timedelta(seconds=1)))
+    db.session.commit()
+    response = client.get("/api/v1/challenges", headers={"Authorization": f"Bearer {value}"})
+    assert response.status_code == 401
     contract.check("/challenges", "GET", response)

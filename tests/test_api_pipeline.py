@@ -215,10 +215,30 @@ def test_idea_not_accepted_cannot_move_409(client, world, decision):
     assert snapshot(idea) == before
 
 
-@pytest.mark.parametrize("stage", ["done", "Concept", "", "backlog "])
+def test_idea_not_accepted_is_said_to_be_outside_the_pipeline(client, world):
+    idea = world.make_idea(world.challenge)
+    body = assert_problem(move(client, world, {"stage": "concept"}, idea=idea), 409, "stage")
+    assert body["detail"] == (
+        "This idea is not in the pipeline (only accepted ideas are), so it cannot move to Concept."
+    )
+
+
+@pytest.mark.parametrize("stage", ["done", "Concept", "", "back log"])
 def test_unknown_stage_is_422_naming_stage(client, world, stage):
     before = snapshot(world.idea)
     assert_problem(move(client, world, {"stage": stage}), 422, "stage")
+    assert snapshot(world.idea) == before
+
+
+@pytest.mark.parametrize("data", ['{"stage": "concept"', '["concept"]', '"concept"', ""])
+def test_body_that_is_not_a_json_object_is_400(client, world, data):
+    before = snapshot(world.idea)
+    response = client.post(
+        f"/api/v1/ideas/{world.idea.id}/pipeline",
+        data=data,
+        headers={**world.headers, "Content-Type": "application/json"},
+    )
+    assert_problem(response, 400)
     assert snapshot(world.idea) == before
 
 
@@ -226,22 +246,34 @@ def test_unknown_stage_is_422_naming_stage(client, world, stage):
     ("data", "content_type"),
     [
         ("stage=concept", "application/x-www-form-urlencoded"),
-        ('{"stage": "concept"', "application/json"),
-        ('["concept"]', "application/json"),
-        ('"concept"', "application/json"),
-        ("", "application/json"),
         ('{"stage": "concept"}', "text/plain"),
     ],
 )
-def test_body_that_is_not_a_json_object_is_400(client, world, data, content_type):
+def test_body_not_sent_as_json_is_415(client, world, data, content_type):
     before = snapshot(world.idea)
     response = client.post(
         f"/api/v1/ideas/{world.idea.id}/pipeline",
         data=data,
         headers={**world.headers, "Content-Type": content_type},
     )
-    assert_problem(response, 400)
+    assert_problem(response, 415)
     assert snapshot(world.idea) == before
+
+
+def test_texts_are_normalized_before_they_are_stored(client, world):
+    response = move(
+        client,
+        world,
+        {
+            "stage": " con\u200bcept\n",
+            "note": "Cafe\u0301\r\nnext",
+            "external_ref": "PARK\u202e-12 ",
+        },
+    )
+    assert response.status_code == 200
+    assert stages(world.idea) == ["backlog", "concept"]
+    event = response.get_json()["pipeline_history"][-1]
+    assert (event["note"], event["external_ref"]) == ("Caf\u00e9\nnext", "PARK-12")
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,19 @@
 """API tokens: created in the agency workspace or with the CLI, shown once, stored only as
-a hash with a visible prefix, revocable, recording their last use, scoped, and managed by
-the agency's admins only."""
+a hash with a visible prefix, revocable, optionally expiring, recording their last use,
+scoped, and managed by the agency's admins only."""
 
 import hashlib
+import html
 import re
+from datetime import UTC, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from babel.dates import format_datetime
+from sqlalchemy import select, update
 
 from engage.api.models import ApiToken
+from engage.db import now_utc
 from engage.extensions import db
 
 TOKEN_PATTERN = re.compile(r"eng_[A-Za-z0-9_-]{43}")
@@ -55,9 +59,11 @@ def create_in_workspace(client, name="Backlog sync", scopes=("ideas:read",), slu
     )
 
 
-def create_with_cli(runner, slug="city", name="Backlog sync", scopes="ideas:read,pipeline:write"):
+def create_with_cli(
+    runner, slug="city", name="Backlog sync", scopes="ideas:read,pipeline:write", extra=()
+):
     return runner.invoke(
-        args=["api-token", "create", "--agency", slug, "--name", name, "--scopes", scopes]
+        args=["api-token", "create", "--agency", slug, "--name", name, "--scopes", scopes, *extra]
     )
 
 
@@ -330,3 +336,138 @@ def test_other_agencys_tokens_are_not_listed(client, auth, runner, world):
     text = client.get("/agencies/county/integrations").get_data(as_text=True)
     assert "City backlog" not in text
     assert stored_tokens()[0].prefix not in text
+
+
+# Expiry
+
+
+def expire(token_id: int) -> None:
+    """Move a token's expiry into the past, as time would."""
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .values(expires_at=now_utc() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("days", [30, 90, 365])
+def test_workspace_token_expires_after_the_chosen_days(client, auth, world, days):
+    auth.login("alex@example.org")
+    response = client.post(
+        "/agencies/city/integrations/tokens",
+        data={"name": "Backlog", "scopes": ["ideas:read"], "expires_in_days": str(days)},
+    )
+    assert response.status_code == 201
+    (token,) = stored_tokens()
+    assert token.expires_at - token.created_at == timedelta(days=days)
+
+
+def test_workspace_token_never_expires_by_default(client, auth, world):
+    auth.login("alex@example.org")
+    assert create_in_workspace(client).status_code == 201
+    assert stored_tokens()[0].expires_at is None
+
+
+@pytest.mark.parametrize("days", ["7", "0", "-30", "3651", "thirty"])
+def test_workspace_refuses_an_expiry_not_offered(client, auth, world, days):
+    auth.login("alex@example.org")
+    response = client.post(
+        "/agencies/city/integrations/tokens",
+        data={"name": "Backlog", "scopes": ["ideas:read"], "expires_in_days": days},
+    )
+    assert response.status_code == 422
+    assert not TOKEN_PATTERN.search(response.get_data(as_text=True))
+    assert stored_tokens() == []
+
+
+def test_new_token_notice_says_when_it_stops_working(client, auth, world):
+    auth.login("alex@example.org")
+    response = client.post(
+        "/agencies/city/integrations/tokens",
+        data={"name": "Backlog", "scopes": ["ideas:read"], "expires_in_days": "30"},
+    )
+    assert "It stops working on" in response.get_data(as_text=True)
+
+
+def test_cli_token_expires_after_the_given_days(runner, world):
+    result = create_with_cli(runner, extra=["--expires-in-days", "10"])
+    assert result.exit_code == 0, result.output
+    (token,) = stored_tokens()
+    assert token.expires_at - token.created_at == timedelta(days=10)
+    assert f"It expires at {token.expires_at.isoformat(timespec='seconds')}." in result.output
+    assert TOKEN_PATTERN.fullmatch(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "3651"])
+def test_cli_refuses_an_expiry_out_of_range(runner, world, days):
+    result = create_with_cli(runner, extra=["--expires-in-days", days])
+    assert result.exit_code != 0
+    assert "A token can expire in 1 to 3650 days." in result.output
+    assert not TOKEN_PATTERN.search(result.output)
+    assert stored_tokens() == []
+
+
+def test_token_works_until_it_expires(client, runner, world):
+    value = create_with_cli(runner).stdout.splitlines()[-1]
+    db.session.execute(update(ApiToken).values(expires_at=now_utc() + timedelta(minutes=1)))
+    db.session.commit()
+    assert client.get("/api/v1/challenges", headers=bearer(value)).status_code == 200
+
+
+def test_expired_token_gets_401_saying_it_expired(client, runner, world):
+    value = create_with_cli(runner).stdout.splitlines()[-1]
+    expire(stored_tokens()[0].id)
+    response = client.get("/api/v1/challenges", headers=bearer(value))
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert "expired" in response.get_json()["detail"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_expired_token_does_not_record_a_use(client, runner, world):
+    value = create_with_cli(runner).stdout.splitlines()[-1]
+    expire(stored_tokens()[0].id)
+    client.get("/api/v1/challenges", headers=bearer(value))
+    assert stored_tokens()[0].last_used_at is None
+
+
+def test_other_tokens_get_the_plain_401_when_an_expired_one_exists(client, runner, world):
+    expired = create_with_cli(runner).stdout.splitlines()[-1]
+    expire(stored_tokens()[0].id)
+    plain = client.get("/api/v1/challenges").get_json()
+    wrong = expired[:-1] + ("A" if expired[-1] != "A" else "B")
+    for value in (wrong, "eng_unknown"):
+        response = client.get("/api/v1/challenges", headers=bearer(value))
+        assert response.get_json() == plain
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="engage"'
+
+
+def test_revoked_token_past_its_expiry_gets_the_plain_401(client, auth, runner, world):
+    value = create_with_cli(runner).stdout.splitlines()[-1]
+    (token,) = stored_tokens()
+    auth.login("alex@example.org")
+    client.post(f"/agencies/city/integrations/tokens/{token.id}/revoke")
+    expire(token.id)
+    response = client.get("/api/v1/challenges", headers=bearer(value))
+    assert response.status_code == 401
+    assert "expired" not in response.get_json()["detail"]
+
+
+def test_token_list_shows_the_expiry_date(client, auth, runner, world):
+    create_with_cli(runner, extra=["--expires-in-days", "5"])
+    auth.login("alex@example.org")
+    text = client.get("/agencies/city/integrations").get_data(as_text=True)
+    shown = format_datetime(stored_tokens()[0].expires_at, "short", tzinfo=UTC, locale="en")
+    assert html.escape(shown) in text
+    assert "Expired" not in text
+
+
+def test_token_list_marks_expired_tokens_without_revoke_button(client, auth, runner, world):
+    create_with_cli(runner)
+    (token,) = stored_tokens()
+    expire(token.id)
+    auth.login("alex@example.org")
+    text = client.get("/agencies/city/integrations").get_data(as_text=True)
+    assert "Expired" in text
+    assert f"/integrations/tokens/{token.id}/revoke" not in text

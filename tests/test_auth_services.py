@@ -9,7 +9,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from engage.auth import services
-from engage.auth.models import User
+from engage.auth.models import User, UserSession
+from engage.auth.sessions import start_session
 from engage.db import now_utc
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
@@ -26,6 +27,12 @@ def app_context(app):
 
 def user_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
+
+
+def session_count(user) -> int:
+    return db.session.scalar(
+        select(func.count(UserSession.id)).where(UserSession.user_id == user.id)
+    )
 
 
 def register(**overrides):
@@ -266,22 +273,31 @@ def test_authenticate_suspended_account_with_wrong_password_returns_none(make_us
 # --- password reset and change --------------------------------------------------------
 
 
-def test_request_password_reset_mails_only_a_known_address(make_user, mailbox):
+def test_request_password_reset_mails_a_link_to_a_known_address(make_user, mailbox):
     make_user("known@example.org")
     services.request_password_reset("KNOWN@example.org")
-    services.request_password_reset("nobody@example.org")
     db.session.commit()
     assert [m["To"] for m in mailbox] == ["known@example.org"]
     assert "/account/reset/" in mailbox[0].get_content()
 
 
-def test_reset_password_sets_password_and_ends_other_sessions(make_user):
+def test_request_password_reset_tells_an_unknown_address_it_has_no_account(mailbox):
+    services.request_password_reset("Nobody@example.org", locale="en")
+    db.session.commit()
+    assert [m["To"] for m in mailbox] == ["nobody@example.org"]
+    assert "/account/reset/" not in mailbox[0].get_content()
+    assert "/account/register" in mailbox[0].get_content()
+
+
+def test_reset_password_sets_password_and_ends_every_session(make_user):
     user = make_user()
+    start_session(user, remember=True)
+    start_session(user, remember=False)
     services.reset_password(services.make_token(user, services.RESET), NEW_PASSWORD)
     assert user.check_password(NEW_PASSWORD)
     assert not user.check_password(PASSWORD)
     assert user.session_version == 2
-    assert user.get_id() == f"{user.id}:2"
+    assert session_count(user) == 0
 
 
 def test_reset_token_works_once(make_user):
@@ -296,9 +312,8 @@ def test_reset_token_works_once(make_user):
 def test_reset_token_expires(make_user):
     user = make_user()
     max_age = current_app.config["RESET_TOKEN_MAX_AGE"]
-    token = token_issued_ago(
-        max_age + 60, services.RESET, {"u": user.id, "v": user.session_version}
-    )
+    payload = {"u": user.id, "v": user.session_version, "g": user.reset_generation}
+    token = token_issued_ago(max_age + 60, services.RESET, payload)
     with pytest.raises(ValidationFailed, match="expired"):
         services.reset_password(token, NEW_PASSWORD)
     assert user.check_password(PASSWORD)
@@ -329,9 +344,12 @@ def test_change_password_refuses_wrong_current_password(make_user):
 
 def test_change_password_sets_password_and_ends_other_sessions(make_user):
     user = make_user()
-    services.change_password(user, PASSWORD, NEW_PASSWORD)
+    here = start_session(user, remember=False)
+    start_session(user, remember=True)
+    services.change_password(user, PASSWORD, NEW_PASSWORD, keep=here)
     assert user.check_password(NEW_PASSWORD)
     assert user.session_version == 2
+    assert db.session.scalars(select(UserSession.id)).all() == [here.id]
 
 
 # --- profile --------------------------------------------------------------------------

@@ -228,8 +228,9 @@ def test_votes_racing_a_merge_are_counted_where_they_land(world, make_user):
         + [lambda: merging.post(merge_url, data=merge_data)]
     )
 
-    for idea in (target, duplicate):
-        assert db.session.get(Idea, idea.id).vote_count == count(Vote, Vote.idea_id == idea.id)
+    for idea_id in (target.id, duplicate.id):
+        rows = count(Vote, Vote.idea_id == idea_id)
+        assert db.session.get(Idea, idea_id).vote_count == rows
     assert count(Vote, Vote.idea_id == duplicate.id) == 0
 
 

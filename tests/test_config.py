@@ -15,7 +15,16 @@ LONG_SECRET = "s" * 32
 @pytest.fixture
 def environment(monkeypatch):
     """A clean environment: none of the variables the configuration reads are set."""
-    for name in ("ENGAGE_ENV", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):
+    for name in (
+        "ENGAGE_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "MAIL_SERVER",
+        "PUBLIC_URL",
+        "TRUSTED_HOSTS",
+        "TRUSTED_PROXIES",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -49,9 +58,15 @@ def test_production_without_database_url_is_refused(environment):
         check_production_safety(production(SECRET_KEY=LONG_SECRET))
 
 
-def test_production_with_long_secret_database_and_mail_is_accepted(environment):
+def test_production_with_long_secret_database_mail_and_public_url_is_accepted(environment):
     environment.setenv("DATABASE_URL", "postgresql://db.example/engage")
-    check_production_safety(production(SECRET_KEY=LONG_SECRET, MAIL_SERVER="smtp.example"))
+    check_production_safety(
+        production(
+            SECRET_KEY=LONG_SECRET,
+            MAIL_SERVER="smtp.example",
+            PUBLIC_URL="https://engage.example.org",
+        )
+    )
 
 
 def test_production_without_mail_server_is_refused(environment):

@@ -15,6 +15,7 @@ from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent
+from engage.mail import OutboxEmail
 from engage.moderation.models import ModerationAction
 
 
@@ -100,6 +101,12 @@ ENDPOINTS = {
     "admin_users": lambda w: ("GET", "/admin/users?q=c", None),
     "admin_suspend": lambda w: ("POST", f"/admin/users/{w.citizen.id}/suspend", {}),
     "admin_restore": lambda w: ("POST", f"/admin/users/{w.suspended.id}/restore", {}),
+    "admin_dead_letters": lambda w: ("GET", "/admin/dead-letters", None),
+    "admin_retry_email": lambda w: (
+        "POST",
+        f"/admin/dead-letters/emails/{w.dead_email}/retry",
+        {},
+    ),
 }
 # The Flask endpoint each entry exercises.
 ROUTES = {
@@ -126,6 +133,8 @@ ROUTES = {
     "admin_users": "site_admin.users",
     "admin_suspend": "site_admin.user_action",
     "admin_restore": "site_admin.user_action",
+    "admin_dead_letters": "site_admin.dead_letters",
+    "admin_retry_email": "site_admin.retry_email",
 }
 # Not staff-only: the invitation link is for whoever it was sent to (test_workspace_team).
 # The integrations pages (API tokens, webhooks) belong to the export API and its own tests.
@@ -145,7 +154,7 @@ STAFF_VIEWS = ["dashboard", "ranking", "ranking_csv", "decision_page", "team"]
 ADMIN_ONLY = [name for name in WORKSPACE if name not in STAFF_VIEWS]
 FORM_PAGES = ["new_challenge_page", "edit_challenge_page"]
 CHANGES = [name for name in ADMIN_ONLY if name not in FORM_PAGES]
-SITE_ADMIN_CHANGES = ["admin_create_agency", "admin_suspend", "admin_restore"]
+SITE_ADMIN_CHANGES = ["admin_create_agency", "admin_suspend", "admin_restore", "admin_retry_email"]
 
 PEOPLE = {
     "citizen": "citizen@example.org",
@@ -174,6 +183,10 @@ def world(make_user, make_agency, make_challenge, make_idea):
         agency=agency, email="invited@example.org", role="moderator", invited_by_id=alex.id
     )
     db.session.add(invitation)
+    dead_email = OutboxEmail(
+        recipient="citizen@example.org", subject="Hello", body="Hi.", failed_at=now_utc()
+    )
+    db.session.add(dead_email)
     db.session.commit()
     moderator_membership = db.session.scalar(
         select(Membership.id).where(Membership.user_id == morgan.id)
@@ -186,6 +199,7 @@ def world(make_user, make_agency, make_challenge, make_idea):
         suspended=suspended,
         invitation=invitation.id,
         moderator_membership=moderator_membership,
+        dead_email=dead_email.id,
         make_user=make_user,
     )
 
@@ -229,6 +243,9 @@ def _snapshot() -> dict:
         "pipeline_events": rows(PipelineEvent.id, PipelineEvent.stage, order_by=PipelineEvent.id),
         "moderation_actions": rows(
             ModerationAction.id, ModerationAction.action, order_by=ModerationAction.id
+        ),
+        "outbox_emails": rows(
+            OutboxEmail.id, OutboxEmail.failed_at, OutboxEmail.attempts, order_by=OutboxEmail.id
         ),
         "users": rows(
             User.id, User.suspended_at, User.session_version, User.is_admin, order_by=User.id

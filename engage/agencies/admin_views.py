@@ -1,4 +1,5 @@
-"""Site admin pages: create agencies with their first admin, suspend and restore accounts.
+"""Site admin pages: create agencies with their first admin, suspend and restore accounts,
+see the e-mails and webhook deliveries given up on (and send such an e-mail again).
 
 Everyone but site admins gets 404.
 """
@@ -8,14 +9,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from engage import mail
 from engage.agencies import services
 from engage.agencies.forms import AgencyForm
 from engage.agencies.models import Agency, Membership
 from engage.agencies.permissions import is_site_admin
+from engage.auth.guards import fresh_sign_in_required
 from engage.auth.models import User
 from engage.errors import DomainError
 from engage.extensions import db
 from engage.forms import ActionForm, render_form
+from engage.webhooks import services as webhook_services
 
 bp = Blueprint("site_admin", __name__, url_prefix="/admin")
 USERS_SHOWN = 50
@@ -29,6 +33,7 @@ def require_site_admin():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@fresh_sign_in_required
 def agencies():
     form = AgencyForm()
     if form.validate_on_submit():
@@ -77,6 +82,7 @@ def users():
 
 
 @bp.route("/users/<int(max=2147483647):user_id>/<any(suspend, restore):action>", methods=["POST"])
+@fresh_sign_in_required
 def user_action(user_id: int, action: str):
     person = db.get_or_404(User, user_id)
     if not ActionForm().validate():
@@ -96,3 +102,28 @@ def user_action(user_id: int, action: str):
             "success",
         )
     return redirect(url_for("site_admin.users", q=person.email))
+
+
+@bp.route("/dead-letters")
+def dead_letters():
+    return render_template(
+        "admin/dead_letters.html",
+        emails=mail.dead_letters(),
+        deliveries=webhook_services.given_up_deliveries(),
+    )
+
+
+@bp.route("/dead-letters/emails/<int(max=2147483647):email_id>/retry", methods=["POST"])
+def retry_email(email_id: int):
+    row = db.get_or_404(mail.OutboxEmail, email_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        mail.retry_email(row)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("The e-mail will be sent again shortly."), "success")
+    return redirect(url_for("site_admin.dead_letters"))

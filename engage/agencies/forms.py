@@ -12,7 +12,15 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from engage.forms import Form, choices
@@ -24,12 +32,31 @@ def _max(count: int):
     return Length(max=count, message=_l("Use at most %(max)d characters.", max=count))
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _plausible_year(form, field) -> None:
+    # Far from today, moving a time into or out of the viewer's time zone can leave the
+    # years a datetime can hold (year 9999 at UTC+14): no challenge needs such dates.
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(
+            _l(
+                "Choose a date between the years %(first)d and %(last)d.",
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            )
+        )
+
+
 def _date(label, description=None):
     return DateTimeLocalField(
         label,
         description=description,
         format="%Y-%m-%dT%H:%M",
-        validators=[DataRequired(_l("Enter a date and time, like 2027-03-31 17:00."))],
+        validators=[
+            DataRequired(_l("Enter a date and time, like 2027-03-31 17:00.")),
+            _plausible_year,
+        ],
     )
 
 
@@ -213,6 +240,19 @@ class TokenForm(Form):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validators=[DataRequired(_l("Choose at least one scope."))],
+    )
+    expires_in_days = SelectField(
+        _l("Expires"),
+        description=_l("After this, the token stops working and a new one is needed."),
+        choices=choices(
+            [
+                ("", _l("Never")),
+                ("30", _l("In 30 days")),
+                ("90", _l("In 90 days")),
+                ("365", _l("In a year")),
+            ]
+        ),
+        default="",
     )
 
 

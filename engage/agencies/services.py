@@ -13,6 +13,7 @@ from engage.agencies.models import MEMBER_ROLES, Agency, Invitation, Membership
 from engage.agencies.permissions import can_manage_agency, is_site_admin
 from engage.auth.models import User
 from engage.auth.services import find_user_by_email, normalize_email
+from engage.auth.sessions import end_sessions
 from engage.challenges.services import slugify
 from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
@@ -191,8 +192,7 @@ def suspend_user(actor, user: User) -> None:
     if user.suspended_at is not None:
         raise InvalidTransition(_l("This account is already suspended."))
     user.suspended_at = now_utc()
-    user.session_version += 1  # signs them out everywhere
-    db.session.flush()
+    end_sessions(user)  # signs them out everywhere, remember-me cookies included
 
 
 def restore_user(actor, user: User) -> None:

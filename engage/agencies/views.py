@@ -40,6 +40,7 @@ from engage.agencies.forms import (
 )
 from engage.agencies.models import Agency, Invitation, Membership
 from engage.agencies.permissions import can_manage_agency, can_view_workspace
+from engage.auth.guards import fresh_sign_in_required
 from engage.challenges import services as challenge_services
 from engage.challenges.models import Challenge
 from engage.db import now_utc
@@ -47,7 +48,7 @@ from engage.errors import DomainError, NotPermitted
 from engage.exports import csv_lines
 from engage.extensions import db
 from engage.forms import ActionForm, choices, markdown_preview, render_form
-from engage.http import page_arg
+from engage.http import external_url, page_arg
 from engage.ideas import decisions, states
 from engage.ideas.models import Idea
 from engage.moderation.forms import RISK_LABELS
@@ -260,7 +261,7 @@ def ranking_csv(slug: str, challenge_slug: str):
                 idea.pipeline_stage or "",
                 " ".join(r.kind for r in idea.risk_flags),
                 ", ".join(t.name for t in idea.tags),
-                url_for("ideas.show", idea_id=idea.id, _external=True),
+                external_url("ideas.show", idea_id=idea.id),
                 idea.created_at.isoformat(),
             ]
 
@@ -348,6 +349,7 @@ def move_stage(slug: str, idea_id: int):
 
 @bp.route("/agencies/<slug>/team", methods=["GET", "POST"])
 @login_required
+@fresh_sign_in_required
 def team(slug: str):
     agency = _agency_for_staff(slug)
     form = InviteForm()
@@ -415,6 +417,7 @@ def _owned(agency: Agency, model, object_id: int):
 
 @bp.route(f"/agencies/<slug>/team/{MEMBER_ID}/role", methods=["POST"])
 @login_required
+@fresh_sign_in_required
 def change_role(slug: str, member_id: int):
     agency = _agency_for_admin(slug)
     membership = _owned(agency, Membership, member_id)
@@ -430,6 +433,7 @@ def change_role(slug: str, member_id: int):
 
 @bp.route(f"/agencies/<slug>/team/{MEMBER_ID}/remove", methods=["POST"])
 @login_required
+@fresh_sign_in_required
 def remove_member(slug: str, member_id: int):
     agency = _agency_for_admin(slug)
     membership = _owned(agency, Membership, member_id)
@@ -518,6 +522,7 @@ def integrations(slug: str):
 
 @bp.route("/agencies/<slug>/integrations/tokens", methods=["POST"])
 @login_required
+@fresh_sign_in_required
 def create_token(slug: str):
     from engage.api.services import create_token
 
@@ -525,8 +530,15 @@ def create_token(slug: str):
     form = TokenForm()
     if not form.validate():
         return _integrations_page(agency, token_form=form)
+    days = form.expires_in_days.data
     try:
-        token, value = create_token(current_user, agency, form.name.data, form.scopes.data)
+        token, value = create_token(
+            current_user,
+            agency,
+            form.name.data,
+            form.scopes.data,
+            expires_in_days=int(days) if days else None,
+        )
     except DomainError as error:
         return _integrations_page(agency, token_form=form, error=error)
     db.session.commit()
@@ -540,6 +552,7 @@ def create_token(slug: str):
     "/agencies/<slug>/integrations/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"]
 )
 @login_required
+@fresh_sign_in_required
 def revoke_token(slug: str, token_id: int):
     from engage.api.models import ApiToken
     from engage.api.services import revoke_token
@@ -557,6 +570,7 @@ def revoke_token(slug: str, token_id: int):
 
 @bp.route("/agencies/<slug>/integrations/webhooks", methods=["POST"])
 @login_required
+@fresh_sign_in_required
 def create_webhook(slug: str):
     from engage.webhooks.services import register_webhook
 
@@ -580,6 +594,7 @@ def create_webhook(slug: str):
     methods=["POST"],
 )
 @login_required
+@fresh_sign_in_required
 def remove_webhook(slug: str, webhook_id: int):
     from engage.webhooks.models import Webhook
     from engage.webhooks.services import remove_webhook

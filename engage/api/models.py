@@ -57,6 +57,9 @@ class ApiToken(db.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
 
 class IdempotentResponse(db.Model):
     """The answer to a write made with an Idempotency-Key, replayed on retries."""

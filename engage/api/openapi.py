@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of /api/v1, kept beside the code it describes."""
 
-from flask import url_for
-
+from engage.api.json_input import BODY_MAX, DEPTH_MAX
 from engage.api.views import LIMIT_DEFAULT, LIMIT_MAX
+from engage.http import external_url
 from engage.ideas import states
 from engage.moderation.models import RISK_KINDS
 
@@ -23,8 +23,21 @@ def _problem(description: str) -> dict:
 
 
 ERRORS = {
-    "400": _problem("A parameter is malformed; `invalid_params` names it."),
-    "401": _problem("No token, or a token that is unknown or revoked."),
+    "400": _problem(
+        "A parameter is malformed or given twice, or the body is not a JSON object in "
+        "UTF-8 (duplicate keys, NaN, numbers too large and nesting deeper than "
+        f"{DEPTH_MAX} levels are refused too); `invalid_params` names the field."
+    ),
+    "401": {
+        **_problem("No token, or a token that is unknown, revoked or expired."),
+        "headers": {
+            "WWW-Authenticate": {
+                "description": 'Bearer realm="engage"; for an expired token with '
+                'error="invalid_token".',
+                "schema": {"type": "string"},
+            }
+        },
+    },
     "403": _problem("The token lacks the scope this operation needs."),
     "429": {
         **_problem("Too many requests for this token."),
@@ -262,7 +275,7 @@ def openapi_document() -> dict:
             "opaque cursor, so polling with the last `next` link never misses "
             "or repeats a change.",
         },
-        "servers": [{"url": url_for("api.openapi", _external=True).rsplit("/", 1)[0]}],
+        "servers": [{"url": external_url("api.openapi").rsplit("/", 1)[0]}],
         "security": [{"bearerToken": []}],
         "paths": {
             "/ideas": {
@@ -331,7 +344,16 @@ def openapi_document() -> dict:
                         },
                         "404": _problem("No such idea in this agency."),
                         "409": _problem("The idea cannot move to that stage now."),
-                        "422": _problem("A field is invalid, or the Idempotency-Key was reused."),
+                        "413": _problem(f"The body is over {BODY_MAX} bytes."),
+                        "415": _problem(
+                            "The body is not JSON (`Content-Type: application/json` or "
+                            "another `+json` type), or not in UTF-8, or compressed."
+                        ),
+                        "422": _problem(
+                            "A field is unknown, missing, not a string, or holds a NUL "
+                            "character or an unpaired surrogate; or the Idempotency-Key was "
+                            "reused."
+                        ),
                         **ERRORS,
                     },
                 }

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import url_for
+from engage.http import external_url
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -23,7 +23,7 @@ def idea_json(idea) -> dict:
     challenge = idea.challenge
     return {
         "id": idea.id,
-        "url": url_for("ideas.show", idea_id=idea.id, _external=True),
+        "url": external_url("ideas.show", idea_id=idea.id),
         "challenge": {"id": challenge.id, "slug": challenge.slug, "title": challenge.title},
         "title": idea.title,
         "body_markdown": idea.body,
@@ -114,7 +114,7 @@ def challenge_json(challenge, now: datetime) -> dict:
         "slug": challenge.slug,
         "title": challenge.title,
         "summary": challenge.summary,
-        "url": url_for("challenges.show", slug=challenge.slug, _external=True),
+        "url": external_url("challenges.show", slug=challenge.slug),
         "phase": challenge.phase(now),
         "opens_at": rfc3339(challenge.opens_at),
         "submissions_close_at": rfc3339(challenge.submissions_close_at),

@@ -1,23 +1,38 @@
 """API tokens: create (the value is returned once and never stored), revoke, authenticate."""
 
+from datetime import datetime, timedelta
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from engage.agencies.permissions import can_manage_agency
 from engage.api.models import SCOPES, ApiToken, hash_token, new_token_value
 from engage.db import now_utc
-from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
+from engage.errors import DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 
 NAME_MAX = 80
+EXPIRY_DAYS_MAX = 3650
+
+
+class TokenExpired(DomainError):
+    """The token is known and not revoked, but past its expiry."""
 
 
 def create_token(
-    actor, agency, name: str, scopes: list[str], *, from_cli: bool = False
+    actor,
+    agency,
+    name: str,
+    scopes: list[str],
+    *,
+    expires_in_days: int | None = None,
+    from_cli: bool = False,
 ) -> tuple[ApiToken, str]:
     """Create a token for the agency; return it with its value, which is shown once.
 
-    Raises NotPermitted (not the agency's admin), ValidationFailed (name, scopes).
+    It stops working `expires_in_days` days from now (1 to EXPIRY_DAYS_MAX), or never
+    when that is None. Raises NotPermitted (not the agency's admin), ValidationFailed
+    (name, scopes, expires_in_days).
     """
     if not from_cli and not can_manage_agency(actor, agency):
         raise NotPermitted(_l("Only the agency's admins can manage API tokens."))
@@ -29,6 +44,12 @@ def create_token(
     scopes = sorted(set(scopes))
     if not scopes or any(scope not in SCOPES for scope in scopes):
         raise ValidationFailed(_l("Choose at least one scope from the list."), "scopes")
+    if expires_in_days is not None and not 1 <= expires_in_days <= EXPIRY_DAYS_MAX:
+        raise ValidationFailed(
+            _l("A token can expire in 1 to %(max)d days.", max=EXPIRY_DAYS_MAX),
+            "expires_in_days",
+        )
+    now = now_utc()
     value = new_token_value()
     token = ApiToken(
         agency_id=agency.id,
@@ -37,6 +58,8 @@ def create_token(
         token_hash=hash_token(value),
         scopes=" ".join(scopes),
         created_by_id=actor.id if actor else None,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -52,21 +75,29 @@ def revoke_token(actor, token: ApiToken) -> None:
     db.session.flush()
 
 
-def token_for(value: str) -> ApiToken | None:
-    """The active token with this value, or None. Marks its last use."""
+def token_for(value: str, now: datetime | None = None) -> ApiToken | None:
+    """The usable token with this value, or None (unknown or revoked). Marks its last use.
+
+    Raises TokenExpired for a token past its expiry: only whoever holds its value learns
+    that, and the expired token's last use is left as it was.
+    """
     if not value.startswith("eng_") or len(value) > 100:
         return None
+    now = now or now_utc()
     token = db.session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(value), ApiToken.revoked_at.is_(None)
         )
     )
-    if token is not None:
-        # A plain UPDATE: concurrent requests of one token must not conflict.
-        db.session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token.id)
-            .values(last_used_at=now_utc())
-            .execution_options(synchronize_session=False)
-        )
+    if token is None:
+        return None
+    if token.is_expired(now):
+        raise TokenExpired(_l("This token has expired. An agency admin can create a new one."))
+    # A plain UPDATE: concurrent requests of one token must not conflict.
+    db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return token

@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask import (
@@ -14,73 +15,48 @@ from flask import (
     jsonify,
     request,
     stream_with_context,
-    url_for,
 )
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from engage.api import serializers
+from engage.api.json_input import JsonRefused, json_object, strict_loads
 from engage.api.models import IdempotentResponse
-from engage.api.services import token_for
+from engage.api.problems import Problem, bad_parameter
+from engage.api.services import TokenExpired, token_for
 from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.errors import DomainError, InvalidTransition
 from engage.exports import csv_lines
 from engage.extensions import csrf, db, limiter
+from engage.http import external_url
 from engage.ideas import decisions, states
 from engage.ideas.models import Idea
+from engage.text import clean_line, clean_text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 LIMIT_DEFAULT, LIMIT_MAX = 100, 500
+LIST_PARAMETERS = ("decision", "challenge", "stage", "updated_since", "cursor", "limit", "format")
+CURSOR_MAX = 200  # characters; the API's own cursors have about 60
+PIPELINE_FIELDS = {"stage": clean_line, "note": clean_text, "external_ref": clean_line}
 PUBLIC_ENDPOINTS = {"api.openapi"}
 # Ideas an incremental feed may show in their new state after they left the set, if
 # they were ever published (published_at is never cleared): pending or rejected ideas,
 # and those withdrawn or merged before a moderator published them, never appear.
 ONCE_PUBLIC = (states.PUBLISHED, states.HIDDEN, states.MERGED, states.WITHDRAWN)
-PROBLEM_TYPES = "https://engage.example/problems/"
+# RFC 3339 date-times (datetime.fromisoformat alone also takes ISO week dates and more).
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)", re.ASCII | re.IGNORECASE
+)
+_CURSOR = re.compile(r"[A-Za-z0-9_-]+")
+# An Idempotency-Key is a structured-field string: printable ASCII.
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,200}")
 
-
-class Problem(Exception):
-    """An API error answered as application/problem+json."""
-
-    def __init__(
-        self,
-        status: int,
-        title: str,
-        detail: str,
-        *,
-        field: str | None = None,
-        headers: dict | None = None,
-    ):
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-        self.field, self.headers = field, headers or {}
-
-
-def problem_response(problem: Problem):
-    body = {
-        "type": "about:blank",
-        "title": problem.title,
-        "status": problem.status,
-        "detail": problem.detail,
-    }
-    if problem.field:
-        body["invalid_params"] = [{"name": problem.field, "reason": problem.detail}]
-    response = jsonify(body)
-    response.status_code = problem.status
-    response.mimetype = "application/problem+json"
-    response.headers.update(problem.headers)
-    return response
-
-
-bp.register_error_handler(Problem, problem_response)
-
-
-def _bad_parameter(field: str, detail: str, status: int = 400) -> Problem:
-    return Problem(status, "Invalid parameter", detail, field=field)
+bp.register_error_handler(Problem, Problem.response)
 
 
 def rate_limit_key() -> str:
@@ -102,14 +78,23 @@ def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _space, value = header.partition(" ")
     # The scheme name is case-insensitive (RFC 9110).
-    token = token_for(value.strip()) if scheme.lower() == "bearer" and value else None
+    try:
+        token = token_for(value.strip()) if scheme.lower() == "bearer" and value else None
+    except TokenExpired as error:
+        raise Problem(
+            401,
+            error.message,
+            headers={
+                "WWW-Authenticate": 'Bearer realm="engage", error="invalid_token", '
+                'error_description="The token has expired"'
+            },
+        ) from None
     if token is None:
         raise Problem(
             401,
-            "Unauthorized",
-            "Send a valid API token as 'Authorization: Bearer <token>'.",
+            _("Send a valid API token as 'Authorization: Bearer <token>'."),
             headers={"WWW-Authenticate": 'Bearer realm="engage"'},
         )
     db.session.commit()  # keep last_used_at even if the request fails later
@@ -119,7 +104,7 @@ def authenticate():
 
 def _require_scope(scope: str) -> None:
     if not g.api_token.has_scope(scope):
-        raise Problem(403, "Forbidden", f"This token lacks the '{scope}' scope.")
+        raise Problem(403, _("This token lacks the '%(scope)s' scope.", scope=scope))
 
 
 def _agency_idea(idea_id: int) -> Idea:
@@ -130,7 +115,7 @@ def _agency_idea(idea_id: int) -> Idea:
         .options(*_idea_loads(), selectinload(Idea.pipeline_events))
     )
     if idea is None:  # another agency's idea is as absent as a missing one
-        raise Problem(404, "Not Found", f"There is no idea {idea_id}.")
+        raise Problem(404, _("There is no idea %(id)d.", id=idea_id))
     return idea
 
 
@@ -149,15 +134,20 @@ def encode_cursor(idea: Idea) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position in a cursor from encode_cursor. Raises Problem (400) for anything else."""
+    refused = bad_parameter("cursor", _("The cursor is not one this API gave out."))
+    if len(cursor) > CURSOR_MAX or not _CURSOR.fullmatch(cursor):
+        raise refused
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        updated_at = _utc_datetime(data["u"])
-        idea_id = int(data["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise _bad_parameter("cursor", "The cursor is not one this API gave out.") from None
-    if updated_at is None or not 0 < idea_id < 2**31:
-        raise _bad_parameter("cursor", "The cursor is not one this API gave out.")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = strict_loads(raw.decode())
+    except (binascii.Error, UnicodeDecodeError, JsonRefused):
+        raise refused from None
+    if not isinstance(data, dict) or set(data) != {"u", "i"}:
+        raise refused
+    updated_at, idea_id = _utc_datetime(data["u"]), data["i"]
+    if updated_at is None or type(idea_id) is not int or not 0 < idea_id < 2**31:
+        raise refused
     return updated_at, idea_id
 
 
@@ -166,36 +156,48 @@ def _utc_datetime(text: str) -> datetime | None:
 
     Offsets near the years 1 and 9999 fall outside what UTC can hold: bad input too.
     """
+    if not isinstance(text, str) or not _RFC3339.fullmatch(text):
+        return None
     try:
-        value = datetime.fromisoformat(text)
-        return value.astimezone(UTC) if value.tzinfo is not None else None
-    except (TypeError, ValueError, OverflowError):
+        return datetime.fromisoformat(text.upper()).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 
 def parse_rfc3339(value: str) -> datetime:
     parsed = _utc_datetime(value)
-    if parsed is None or "T" not in value.upper():
-        raise _bad_parameter(
+    if parsed is None:
+        raise bad_parameter(
             "updated_since",
-            "Give a date-time in RFC 3339 with a time zone, like 2026-01-31T12:00:00Z.",
+            _("Give a date-time in RFC 3339 with a time zone, like 2026-01-31T12:00:00Z."),
         )
     return parsed
 
 
+def _one_of(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise bad_parameter(name, _("Use one of: %(values)s.", values=", ".join(allowed)))
+    return value
+
+
 def _idea_filters() -> dict:
     args = request.args
-    decision = args.get("decision", states.ACCEPTED)
-    if decision not in states.DECISIONS:
-        raise _bad_parameter("decision", f"Use one of: {', '.join(states.DECISIONS)}.")
+    for name in LIST_PARAMETERS:
+        if len(args.getlist(name)) > 1:
+            raise bad_parameter(name, _("Give this parameter once."))
+    decision = _one_of("decision", args.get("decision", states.ACCEPTED), states.DECISIONS)
     stage = args.get("stage")
-    if stage is not None and stage not in states.PIPELINE_STAGES:
-        raise _bad_parameter("stage", f"Use one of: {', '.join(states.PIPELINE_STAGES)}.")
+    if stage is not None:
+        _one_of("stage", stage, states.PIPELINE_STAGES)
     limit_text = args.get("limit", str(LIMIT_DEFAULT))
-    if not (limit_text.isascii() and limit_text.isdigit()) or not (
-        1 <= int(limit_text) <= LIMIT_MAX
+    # isdecimal() alone would take other scripts' digits ("٣"); length keeps int() cheap.
+    if not (
+        limit_text.isascii()
+        and limit_text.isdecimal()
+        and len(limit_text) <= 4
+        and 1 <= int(limit_text) <= LIMIT_MAX
     ):
-        raise _bad_parameter("limit", f"Use a whole number from 1 to {LIMIT_MAX}.")
+        raise bad_parameter("limit", _("Use a whole number from 1 to %(max)d.", max=LIMIT_MAX))
     challenge_id = None
     if "challenge" in args:
         challenge_id = db.session.scalar(
@@ -205,7 +207,9 @@ def _idea_filters() -> dict:
             )
         )
         if challenge_id is None:
-            raise _bad_parameter("challenge", "This agency has no challenge with that slug.", 422)
+            raise bad_parameter(
+                "challenge", _("This agency has no challenge with that slug."), 422
+            )
     since = parse_rfc3339(args["updated_since"]) if "updated_since" in args else None
     cursor = decode_cursor(args["cursor"]) if "cursor" in args else None
     return {
@@ -256,9 +260,7 @@ def _ideas_query(f: dict):
 def _wanted_format() -> str:
     requested = request.args.get("format")
     if requested is not None:
-        if requested not in ("json", "csv", "ndjson"):
-            raise _bad_parameter("format", "Use json, csv or ndjson.")
-        return requested
+        return _one_of("format", requested, ("json", "csv", "ndjson"))
     best = request.accept_mimetypes.best_match(
         ["application/json", "text/csv", "application/x-ndjson"], default="application/json"
     )
@@ -279,10 +281,11 @@ def list_ideas():
     cursor = encode_cursor(rows[-1]) if rows else request.args.get("cursor")
     # Always a way to continue: after the last idea seen, or (nothing seen yet) from the
     # start again, so a client can poll with `next` whatever it got.
-    params = {k: v for k, v in request.args.items() if k != "cursor"}
+    # Only the parameters the API reads: others could clash with the URL builder's own.
+    params = {k: v for k, v in request.args.items() if k in LIST_PARAMETERS and k != "cursor"}
     if cursor:
         params["cursor"] = cursor
-    next_url = url_for("api.list_ideas", _external=True, **params)
+    next_url = external_url("api.list_ideas", **params)
     response = jsonify(
         {
             "data": [serializers.idea_json(idea) for idea in rows],
@@ -324,49 +327,32 @@ def get_idea(idea_id: int):
     return jsonify(serializers.idea_detail_json(_agency_idea(idea_id)))
 
 
-def _pipeline_request() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise Problem(
-            400,
-            "Bad Request",
-            "Send a JSON object with 'stage' and optionally 'note' and 'external_ref'.",
-        )
-    for name, required in (("stage", True), ("note", False), ("external_ref", False)):
-        value = data.get(name)
-        if (value is None and required) or (value is not None and not isinstance(value, str)):
-            raise _bad_parameter(name, f"'{name}' must be a string.", 422)
-    unknown = set(data) - {"stage", "note", "external_ref"}
-    if unknown:
-        raise _bad_parameter(sorted(unknown)[0], "Unknown field.", 422)
-    return data
-
-
 @bp.post("/ideas/<int(max=2147483647):idea_id>/pipeline")
 def move_pipeline(idea_id: int):
     _require_scope("pipeline:write")
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise _bad_parameter("Idempotency-Key", "Use a key of 1 to 200 characters.")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise bad_parameter(
+            "Idempotency-Key", _("Use a key of 1 to 200 printable ASCII characters.")
+        )
+    data = json_object(PIPELINE_FIELDS, required=("stage",))
     request_hash = hashlib.sha256(f"{idea_id}\n".encode() + request.get_data()).hexdigest()
     if key is not None:
         stored = _stored_response(key)
         if stored is not None:
             return _replay(stored, request_hash)
     idea = _agency_idea(idea_id)
-    data = _pipeline_request()
     try:
         decisions.move_idea_stage(
-            None, idea, data["stage"], data.get("note"), data.get("external_ref"), by_api=True
+            None, idea, data["stage"], data["note"], data["external_ref"], by_api=True
         )
     except InvalidTransition as error:
         db.session.rollback()
-        if data["stage"] not in states.PIPELINE_STAGES:
-            raise _bad_parameter("stage", str(error.message), 422) from None
-        raise Problem(409, "Conflict", str(error.message), field="stage") from None
+        status = 422 if data["stage"] not in states.PIPELINE_STAGES else 409
+        raise bad_parameter("stage", error.message, status) from None
     except DomainError as error:
         db.session.rollback()
-        raise _bad_parameter(error.field or "body", str(error.message), 422) from None
+        raise bad_parameter(error.field or "body", error.message, 422) from None
     body = json.dumps(serializers.idea_detail_json(idea))
     if key is not None:
         db.session.add(
@@ -392,11 +378,10 @@ def _stored_response(key: str) -> IdempotentResponse | None:
 
 def _replay(stored: IdempotentResponse, request_hash: str) -> Response:
     if stored.request_hash != request_hash:
-        raise Problem(
+        raise bad_parameter(
+            "Idempotency-Key",
+            _("This Idempotency-Key was already used with another request."),
             422,
-            "Idempotency key reused",
-            "This Idempotency-Key was already used with another request.",
-            field="Idempotency-Key",
         )
     response = Response(stored.body, status=stored.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"

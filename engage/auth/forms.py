@@ -7,7 +7,7 @@ from wtforms import BooleanField, HiddenField, PasswordField, RadioField, Select
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN
+from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN, normalize_email
 from engage.config import LANGUAGES
 from engage.forms import Form
 
@@ -22,6 +22,8 @@ def _language_choices() -> list[SelectChoice]:
 def _email_field():
     return StringField(
         _l("E-mail address"),
+        # Before validation, so a full-width "＠" or letters are checked as the plain ones.
+        filters=[lambda value: normalize_email(value) if isinstance(value, str) else value],
         validators=[
             DataRequired(_l("Enter your e-mail address.")),
             Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
@@ -100,9 +102,8 @@ class RegisterForm(Form):
     password, password_confirm = _new_password_fields()
 
 
-class LoginForm(Form):
-    email = _email_field()
-    password = PasswordField(
+def _current_password_field():
+    return PasswordField(
         _l("Password"),
         validators=[
             DataRequired(_l("Enter your password.")),
@@ -110,7 +111,17 @@ class LoginForm(Form):
         ],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class LoginForm(Form):
+    email = _email_field()
+    password = _current_password_field()
     remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+
+
+class ConfirmPasswordForm(Form):
+    password = _current_password_field()
     next = HiddenField()
 
 

@@ -21,7 +21,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored lower-cased by the services, so the unique constraint is case-blind.
+    # Stored as auth.services.normalize_email gives it (NFKC, case-folded), so the unique
+    # constraint also refuses look-alikes.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80))
@@ -35,11 +36,17 @@ class User(UserMixin, TimestampMixin, db.Model):
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_admin: Mapped[bool] = mapped_column(default=False)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped on password change or reset: every session and remember-me cookie that
-    # carries an older value stops working.
+    # Bumped whenever the password is set or every session is ended (suspension): reset
+    # links carry it, so a link sent before stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     # Bumped each time a reset link is sent: only the newest link works.
     reset_generation: Mapped[int] = mapped_column(default=0)
+
+    # Not columns: set by auth.sessions on the object it signs in or loads for a request.
+    # `session_token` is the random secret of the browser's cookies (Flask-Login stores
+    # what get_id() returns), `signed_in_session` its row.
+    session_token = None
+    signed_in_session = None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.account_type}>"
@@ -52,7 +59,17 @@ class User(UserMixin, TimestampMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if self.session_token is None:
+            raise RuntimeError("sign in through engage.auth.sessions.start_session")
+        return self.session_token
+
+    # Flask-Login compares users by get_id(), a session's token here: compare accounts.
+    def __eq__(self, other):
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    __hash__ = UserMixin.__hash__
 
     @property
     def is_verified(self) -> bool:
@@ -72,7 +89,10 @@ class User(UserMixin, TimestampMixin, db.Model):
 
 class UserSession(db.Model):
     """One signed-in browser: its cookie carries a random token stored here as a hash,
-    so signing out (or an idle or expired session) ends that cookie wherever it went."""
+    so signing out (or an idle or expired session) ends that cookie wherever it went.
+
+    Rules and lifetimes live in auth.sessions.
+    """
 
     __tablename__ = "user_sessions"
 
@@ -81,7 +101,9 @@ class UserSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # "Remember me": the session outlives the browser, up to expires_at.
     remember: Mapped[bool] = mapped_column(default=False)
+    # When the password was typed for it (sign-in or confirmation): freshness counts from it.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Written at most once a minute: the idle limit counts from it.
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

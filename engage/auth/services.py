@@ -3,23 +3,32 @@
 Services flush, never commit. Answers never reveal whether an address has an account.
 """
 
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from zoneinfo import available_timezones
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engage import mail
-from engage.auth.models import User
-from engage.db import now_utc
+from engage.auth.models import User, UserSession
+from engage.auth.sessions import end_sessions
+from engage.db import lock, now_utc
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 VERIFY, RESET = "verify-email", "reset-password"
+COMMON_PASSWORDS = "data/common-passwords.txt"  # in the engage package
 
 # Checked when an address is unknown, so a wrong address costs as long as a wrong password.
 _dummy_hashes: dict[str, str] = {}
@@ -33,7 +42,40 @@ def _dummy_hash() -> str:
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form an address is stored and compared in: NFKC (full-width letters become
+    plain ones), case-folded, without surrounding spaces; look-alikes become one."""
+    return unicodedata.normalize("NFKC", email.strip()).casefold()
+
+
+def address_key(email: str) -> str:
+    """A stand-in for an address in rate-limit counters: the same for look-alikes, and
+    without the secret key it tells nothing about the address."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, normalize_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = files("engage").joinpath(COMMON_PASSWORDS).read_text(encoding="utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def is_common_password(password: str) -> bool:
+    """Whether the password is on the list of common ones shipped with Engage."""
+    return password.casefold() in _common_passwords()
+
+
+def _refuse_common_password(password: str) -> None:
+    if is_common_password(password):
+        raise ValidationFailed(
+            _l(
+                "This password is one of the most common ones, which are tried first when "
+                "accounts are attacked. Please choose another."
+            ),
+            "password",
+        )
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -49,7 +91,8 @@ def make_token(user: User, purpose: str) -> str:
     if purpose == VERIFY:
         payload = {"u": user.id, "e": user.email}
     else:
-        payload = {"u": user.id, "v": user.session_version}
+        # Dead once the password is set (session version) or a newer link is sent.
+        payload = {"u": user.id, "v": user.session_version, "g": user.reset_generation}
     return _serializer(purpose).dumps(payload)
 
 
@@ -66,9 +109,12 @@ def _load_token(token: str, purpose: str, max_age_key: str) -> User:
     user = db.session.get(User, payload["u"])
     if user is None:
         raise invalid
+    lock(user)  # the link changes the state it names: one use, however many clicks
     if purpose == VERIFY and (user.is_verified or payload.get("e") != user.email):
         raise invalid
-    if purpose == RESET and payload.get("v") != user.session_version:
+    if purpose == RESET and (
+        payload.get("v") != user.session_version or payload.get("g") != user.reset_generation
+    ):
         raise invalid
     return user
 
@@ -84,9 +130,10 @@ def register_user(
 ) -> User | None:
     """Create an unverified account and send the verification link.
 
-    If the address already has an account, nothing is created: its owner gets an e-mail
-    saying so, and None is returned (the caller answers exactly as on success).
-    Raises ValidationFailed for a business without organisation name.
+    If the address already has an account (look-alikes included, or one registered by a
+    simultaneous request), nothing is created: its owner gets an e-mail saying so, and
+    None is returned (the caller answers exactly as on success).
+    Raises ValidationFailed for a business without organisation name or a common password.
     """
     if account_type not in ("citizen", "business"):
         raise ValidationFailed(_l("Choose citizen or business."), "account_type")
@@ -95,12 +142,7 @@ def register_user(
         raise ValidationFailed(
             _l("A business account needs the organisation's name."), "organisation_name"
         )
-    existing = find_user_by_email(email)
-    if existing is not None:
-        # Hash anyway, so a known address answers as slowly as a new account is created.
-        generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-        mail.send_to_user(existing, "already_registered")
-        return None
+    _refuse_common_password(password)
     user = User(
         email=normalize_email(email),
         display_name=display_name.strip(),
@@ -108,11 +150,23 @@ def register_user(
         organisation_name=organisation_name if account_type == "business" else None,
         locale=locale,
     )
+    # Hashed either way, so a known address answers as slowly as a new account is created.
     user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
-    send_verification(user)
-    return user
+    if find_user_by_email(user.email) is None and _insert_new(user):
+        send_verification(user)
+        return user
+    mail.send_to_user(find_user_by_email(user.email), "already_registered")
+    return None
+
+
+def _insert_new(user: User) -> bool:
+    """Store a new account; False when its address was registered meanwhile."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        return False
+    return True
 
 
 def send_verification(user: User) -> None:
@@ -142,21 +196,43 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def request_password_reset(email: str) -> None:
-    """E-mail a reset link if the address has an account; silently do nothing otherwise."""
+@dataclass(frozen=True)
+class _Stranger:
+    """An address without an account, as mail.send_to_user needs a recipient."""
+
+    email: str
+    locale: str | None
+    display_name: str = ""
+
+
+def request_password_reset(email: str, locale: str | None = None) -> None:
+    """E-mail a reset link to the address's account, which kills the links sent before;
+    to an address without an account, e-mail a note saying so (in `locale`).
+
+    Both do the same work, so neither the answer nor its timing tells which it was.
+    """
     user = find_user_by_email(email)
-    if user is not None:
-        mail.send_to_user(user, "reset_password", token=make_token(user, RESET))
-
-
-def _set_password(user: User, password: str) -> None:
-    user.set_password(password)
-    user.session_version += 1  # signs out every other session and remember-me cookie
+    if user is None:
+        mail.send_to_user(_Stranger(normalize_email(email), locale), "reset_unknown")
+        return
+    lock(user)
+    user.reset_generation += 1
     db.session.flush()
+    mail.send_to_user(user, "reset_password", token=make_token(user, RESET))
+
+
+def _set_password(user: User, password: str, keep: UserSession | None = None) -> None:
+    _refuse_common_password(password)
+    user.set_password(password)
+    # Signs out every other session and remember-me cookie, and kills reset links.
+    end_sessions(user, keep=keep)
 
 
 def reset_password(token: str, password: str) -> User:
-    """Set a new password from a reset link. Raises ValidationFailed for a bad link."""
+    """Set a new password from a reset link and end every session of the account.
+
+    Raises ValidationFailed for a bad link (no field) or a common password ("password").
+    """
     user = _load_token(token, RESET, "RESET_TOKEN_MAX_AGE")
     _set_password(user, password)
     # Following the link proves the address, too.
@@ -165,11 +241,15 @@ def reset_password(token: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current_password: str, new_password: str) -> None:
-    """Change the password. Raises ValidationFailed if the current one is wrong."""
+def change_password(
+    user: User, current_password: str, new_password: str, *, keep: UserSession | None = None
+) -> None:
+    """Change the password and end every session of the account but `keep` (the one the
+    change was made in). Raises ValidationFailed if the current password is wrong
+    ("current_password") or the new one is common ("password")."""
     if not user.check_password(current_password):
         raise ValidationFailed(_l("Your current password is not correct."), "current_password")
-    _set_password(user, new_password)
+    _set_password(user, new_password, keep=keep)
 
 
 def update_profile(

@@ -1,7 +1,5 @@
 """Account pages. Every answer about an address reads the same whether it is known or not."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -17,17 +15,25 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from engage.auth import services
+from engage.auth import services, sessions
 from engage.auth.forms import (
     ChangePasswordForm,
+    ConfirmPasswordForm,
     LoginForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
     ResetRequestForm,
 )
-from engage.errors import NotPermitted, ValidationFailed, error_response, wants_json
-from engage.extensions import db, limiter, login_manager
+from engage.auth.guards import (
+    limit_attempts,
+    limit_reset_emails,
+    limit_sign_in_failures,
+    mark_failed_sign_in,
+)
+from engage.auth.models import User
+from engage.errors import NotPermitted, ValidationFailed
+from engage.extensions import db
 from engage.forms import ActionForm, render_form
 from engage.http import safe_next
 from engage.ideas.models import Idea
@@ -35,32 +41,18 @@ from engage.ideas.models import Idea
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
 
-@login_manager.unauthorized_handler
-def sign_in_first():
-    """Send people to sign in, then back to the page they were on.
-
-    After a refused POST (a vote, a comment) the way back is the page the button was on,
-    since the POST address itself cannot be opened.
-    """
-    if wants_json():
-        return error_response(401)
-    if request.method == "GET":
-        target = request.full_path.rstrip("?")
-    else:
-        referrer = urlsplit(request.referrer or "")
-        target = None
-        if referrer.netloc == request.host:
-            target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    flash(_("Please sign in to continue."), "info")
-    return redirect(url_for("auth.login", next=safe_next(target, None) or None))
+def _sign_in(user: User, remember: bool) -> None:
+    """Sign `user` in on this browser with a new server-side session (fresh: the password
+    was just typed)."""
+    sessions.start_session(user, remember=remember)
+    login_user(user, remember=remember)
 
 
-def _auth_rate_limit() -> str:
-    return current_app.config["AUTH_RATE_LIMIT"]
-
-
-# Guessing passwords or flooding inboxes needs many POSTs: limit them per address.
-limit_attempts = limiter.shared_limit(_auth_rate_limit, scope="account-forms", methods=["POST"])
+def _sign_out() -> None:
+    """End this browser's session: its cookies stop working wherever they were copied."""
+    if current_user.is_authenticated:
+        sessions.end_session(current_user.signed_in_session)
+    logout_user()
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -120,6 +112,7 @@ def resend_verification():
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limit_attempts
+@limit_sign_in_failures
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -133,10 +126,12 @@ def login():
             flash(str(error.message), "error")
             return render_template("auth/login.html", form=form), 403
         if user is None:
+            mark_failed_sign_in()
             flash(_("That e-mail address and password do not match an account."), "error")
             return render_form("auth/login.html", form)
         session.pop("locale", None)  # the account's own language takes over
-        login_user(user, remember=form.remember.data)
+        _sign_in(user, remember=form.remember.data)
+        db.session.commit()
         flash(_("You are signed in."), "success")
         return redirect(safe_next(form.next.data, url_for("challenges.home")))
     return render_form("auth/login.html", form)
@@ -146,17 +141,42 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate() and current_user.is_authenticated:
-        logout_user()
+        _sign_out()
+        db.session.commit()
         flash(_("You are signed out."), "success")
     return redirect(url_for("challenges.home"))
 
 
+@bp.route("/confirm", methods=["GET", "POST"])
+@login_required
+@limit_attempts
+@limit_sign_in_failures
+def confirm():
+    """Type the password again: the session becomes fresh for sensitive changes."""
+    form = ConfirmPasswordForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.check_password(form.password.data):
+            mark_failed_sign_in()
+            error = ValidationFailed(_("That password is not correct."), "password")
+            return render_form("auth/confirm.html", form, error)
+        remember = user.signed_in_session.remember
+        sessions.renew_session(user)  # a new token too, now that the session may do more
+        login_user(user, remember=remember)
+        db.session.commit()
+        return redirect(safe_next(form.next.data, url_for("auth.profile")))
+    return render_form("auth/confirm.html", form)
+
+
 @bp.route("/reset", methods=["GET", "POST"])
 @limit_attempts
+@limit_reset_emails
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(form.email.data, locale=_current_locale())
         db.session.commit()
         return render_template("auth/check_email.html", reason="reset")
     return render_form("auth/reset_request.html", form)
@@ -169,10 +189,12 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except ValidationFailed as error:
+            if error.field:
+                return render_form("auth/reset_password.html", form, error)
             db.session.rollback()
             return render_template("auth/link_problem.html", message=error.message), 400
+        _sign_out()  # every session of the account has ended; this browser's too
         db.session.commit()
-        logout_user()
         flash(_("Your password has been changed. Please sign in with the new one."), "success")
         return redirect(url_for("auth.login"))
     return render_form("auth/reset_password.html", form)
@@ -218,16 +240,22 @@ def _my_ideas():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@limit_sign_in_failures
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.password.data)
+            services.change_password(
+                current_user._get_current_object(),
+                form.current_password.data,
+                form.password.data,
+                keep=current_user.signed_in_session,
+            )
         except ValidationFailed as error:
+            if error.field == "current_password":
+                mark_failed_sign_in()
             return render_form("auth/change_password.html", form, error)
         db.session.commit()
-        # Re-issue this session with the new version; every other one is now invalid.
-        login_user(current_user._get_current_object())
         flash(_("Your password has been changed. Other devices have been signed out."), "success")
         return redirect(url_for("auth.profile"))
     return render_form("auth/change_password.html", form)

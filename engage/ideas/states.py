@@ -228,11 +228,20 @@ def apply_stage(idea, stage: str) -> tuple[str | None, str]:
     `pipeline_stage` after acceptance. Raises InvalidTransition for any other move."""
     if stage not in PIPELINE_STAGES:
         raise InvalidTransition(_l("Unknown stage."), "stage")
+    if idea.pipeline_stage is None:
+        raise InvalidTransition(
+            _l(
+                "This idea is not in the pipeline (only accepted ideas are), so it cannot "
+                "move to %(target)s.",
+                target=STAGE_LABELS[stage],
+            ),
+            "stage",
+        )
     if stage not in allowed_next_stages(idea):
         raise InvalidTransition(
             _l(
                 "An idea in stage %(stage)s cannot move to %(target)s.",
-                stage=STAGE_LABELS.get(idea.pipeline_stage, _l("none")),
+                stage=STAGE_LABELS[idea.pipeline_stage],
                 target=STAGE_LABELS[stage],
             ),
             "stage",

@@ -22,6 +22,7 @@ from engage.ideas.permissions import (
     can_view_idea,
 )
 from engage.permissions import require
+from engage.quotas import comment_quota, idea_quota, vote_quota
 
 bp = Blueprint("ideas", __name__)
 
@@ -57,6 +58,7 @@ def _idea_form_page(template: str, form: IdeaForm, error=None, **context):
 
 @bp.route("/challenges/<slug>/ideas/new", methods=["GET", "POST"])
 @login_required
+@idea_quota
 def submit(slug: str):
     challenge = challenge_queries.challenge_by_slug(slug)
     if challenge is None or not can_view_challenge(current_user, challenge, _now()):
@@ -171,6 +173,7 @@ def _act(idea_id: int, action, success_message: str, noop_message: str | None = 
 
 @bp.route(f"/ideas/{IDEA_ID}/vote", methods=["POST"])
 @login_required
+@vote_quota
 def vote(idea_id: int):
     return _act(
         idea_id,
@@ -182,6 +185,7 @@ def vote(idea_id: int):
 
 @bp.route(f"/ideas/{IDEA_ID}/unvote", methods=["POST"])
 @login_required
+@vote_quota
 def unvote(idea_id: int):
     return _act(
         idea_id,
@@ -199,6 +203,7 @@ def withdraw(idea_id: int):
 
 @bp.route(f"/ideas/{IDEA_ID}/comments", methods=["POST"])
 @login_required
+@comment_quota
 def comment(idea_id: int):
     idea = _load_visible_idea(idea_id)
     form = CommentForm()

@@ -39,6 +39,7 @@ from engage.moderation.permissions import (
     can_moderate_idea,
 )
 from engage.permissions import agency_roles, is_admin_of
+from engage.quotas import report_quota
 
 bp = Blueprint("moderation", __name__)
 
@@ -376,6 +377,7 @@ def _flag_page(item, idea: Idea):
 
 @bp.route(f"/ideas/{IDEA_ID}/flag", methods=["GET", "POST"])
 @login_required
+@report_quota
 def flag_idea(idea_id: int):
     idea = db.get_or_404(Idea, idea_id)
     return _flag_page(idea, idea)
@@ -383,6 +385,7 @@ def flag_idea(idea_id: int):
 
 @bp.route(f"/comments/{COMMENT_ID}/flag", methods=["GET", "POST"])
 @login_required
+@report_quota
 def flag_comment(comment_id: int):
     comment = db.get_or_404(Comment, comment_id)
     return _flag_page(comment, comment.idea)

@@ -1,5 +1,6 @@
 """Sending one webhook request safely: only to public addresses (unless allowed for
-development), pinned to the address that was checked, no redirects, capped in time and size.
+development), pinned to the address that was checked, no redirects, capped in size and
+in total time.
 """
 
 import hashlib
@@ -8,6 +9,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -89,18 +91,55 @@ def _host_header(target: Target) -> str:
     return host if target.port == default_port else f"{host}:{target.port}"
 
 
+class _Deadline:
+    """Shuts a connection's socket down when its time is up, which ends whatever read or
+    write is waiting on it: socket timeouts alone restart with every byte received."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float):
+        self.expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._expire, args=(connection,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, connection: http.client.HTTPConnection) -> None:
+        self.expired.set()
+        if connection.sock is not None:
+            try:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # closed already
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
 def post(target: Target, body: bytes, headers: dict, timeout: float) -> int:
-    """POST the body and return the status; redirects are answers, not followed."""
+    """POST the body and return the status; redirects are answers, not followed.
+
+    Everything (connecting, sending, the answer) must be over within `timeout` seconds,
+    or TimeoutError is raised: a receiver that trickles its answer is cut off.
+    """
     if target.scheme == "https":
         connection = _PinnedHTTPSConnection(target, timeout)
     else:
         connection = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
+    deadline = _Deadline(connection, timeout)
     try:
+        connection.connect()
+        if deadline.expired.is_set():  # it expired while connecting: nothing to shut yet
+            raise TimeoutError
         connection.request(
             "POST", target.path, body=body, headers={**headers, "Host": _host_header(target)}
         )
         response = connection.getresponse()
         response.read(RESPONSE_BYTES_MAX)  # read a little, never the whole of a huge body
-        return response.status
+    except (OSError, http.client.HTTPException):
+        if deadline.expired.is_set():
+            raise TimeoutError("no complete answer in time") from None
+        raise
     finally:
+        deadline.cancel()
         connection.close()
+    if deadline.expired.is_set():
+        raise TimeoutError("no complete answer in time")
+    return response.status
