@@ -55,12 +55,22 @@ def external_url(endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` on PUBLIC_URL (its scheme, host and path prefix),
     with or without a request: e-mails, the API and webhooks never trust the Host header.
     """
-    public = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(
-        public.netloc, script_name=public.path or "/", url_scheme=public.scheme
-    )
     current_app.inject_url_defaults(endpoint, values)
-    return adapter.build(endpoint, values, force_external=True)
+    return _public_urls(current_app.config["PUBLIC_URL"]).build(
+        endpoint, values, force_external=True
+    )
+
+
+def _public_urls(public_url: str):
+    """The app's URL map bound to PUBLIC_URL, made once per app (exports build many)."""
+    cached = current_app.extensions.get("engage_public_urls")
+    if cached is None or cached[0] != public_url:
+        public = urlsplit(public_url)
+        adapter = current_app.url_map.bind(
+            public.netloc, script_name=public.path or "/", url_scheme=public.scheme
+        )
+        cached = current_app.extensions["engage_public_urls"] = (public_url, adapter)
+    return cached[1]
 
 
 def safe_next(target: str | None, default: str) -> str:
