@@ -14,10 +14,16 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, make_url, text
 
 from engage import create_app
-from engage.extensions import db
+from engage.extensions import db, limiter
 from engage.mail import email_sent
 
 TEST_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def worker_id() -> str:
+    """This process's name under pytest-xdist ("gw0", …), or "master" without it."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "master")
 
 
 @pytest.fixture(scope="session")
@@ -112,16 +118,38 @@ def _isolate_requests(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, start_fresh)
 
 
-@pytest.fixture
-def app(_migrated, tmp_path):
-    app = create_app(_test_config(_migrated, tmp_path))
+@pytest.fixture(scope="session")
+def _shared_app(_migrated, tmp_path_factory):
+    """The app every test uses, built once per test process so that its templates are
+    compiled once; the `app` fixture gives each test its own settings and empty tables."""
+    app = create_app(_test_config(_migrated, tmp_path_factory.mktemp("instance")))
     _isolate_requests(app)
+    limiter_state = (limiter._storage, limiter._limiter)
+    yield app, limiter_state
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _reset_rate_limits(limiter_state) -> None:
+    # One Limiter serves every app of the process, and create_app (make_app, some config
+    # tests) points it at the new app's storage: point it back, and forget the counts.
+    limiter._storage, limiter._limiter = limiter_state
+    limiter._storage_dead = False
+    limiter.reset()
+
+
+@pytest.fixture
+def app(_shared_app):
+    app, limiter_state = _shared_app
+    settings = dict(app.config)
+    _reset_rate_limits(limiter_state)
     with app.app_context():
         _empty_all_tables()
     yield app
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+    app.config.clear()
+    app.config.update(settings)
 
 
 @pytest.fixture

@@ -660,16 +660,17 @@ def test_session_cookie_is_http_only_and_same_site(client, make_user):
 
 
 @pytest.fixture
-def failing_app(app):
-    """The app with a throwaway route that fails after writing to the database."""
+def failing_app(make_app):
+    """An app of its own with a throwaway route that fails after writing to the database
+    (the shared app takes no new routes once it has served a request)."""
 
     def explode():
         db.session.add(Tag(name="half-done"))
         db.session.flush()
         raise RuntimeError("secret-internal-detail in /srv/engage/app.py")
 
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
     app.add_url_rule("/test-explode", "test_explode", explode)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
     return app
 
 

@@ -126,12 +126,14 @@ def test_no_free_connection_in_the_pool_gives_503(make_app):
     assert_unavailable_page(response)
 
 
-def test_mistake_in_sql_is_still_a_500(app, client):
+def test_mistake_in_sql_is_still_a_500(make_app):
+    app = make_app()  # of its own: the shared app takes no new routes
+
     @app.get("/broken-query")
     def broken_query():
         db.session.execute(text("SELECT * FROM no_such_table"))
 
-    assert client.get("/broken-query").status_code == 500
+    assert app.test_client().get("/broken-query").status_code == 500
 
 
 # Redis
