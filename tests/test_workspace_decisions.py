@@ -294,6 +294,43 @@ def test_shortlisted_idea_is_offered_accept_and_decline(client, as_admin, world)
     assert "Publish the decision" in body
 
 
+def test_deciding_in_a_closed_challenge_is_refused_because_the_phase_says_so(
+    client, as_admin, world, make_challenge, mailbox
+):
+    closed = make_challenge("closed", agency=world.agency)
+    idea = world.make_idea(closed, title="Late idea")
+    before = snapshot(idea)
+
+    response = decide(client, idea)
+
+    assert response.status_code == 403
+    assert "This challenge is closed" in text_of(response)
+    assert snapshot(idea) == before
+    assert mailbox == []
+
+
+def test_closed_challenge_shows_why_instead_of_the_decision_form(
+    client, as_admin, world, make_challenge
+):
+    idea = world.make_idea(make_challenge("closed", agency=world.agency))
+
+    body = text_of(client.get(f"/agencies/city/ideas/{idea.id}/decision"))
+
+    assert "decisions on its ideas can no longer be taken" in body
+    assert "Publish the decision" not in body
+
+
+def test_accepted_idea_moves_on_after_its_challenge_closes(client, as_admin, world):
+    accepted(client, world.idea)
+    world.challenge.closed_at = now_utc()
+    db.session.commit()
+
+    response = move(client, world.idea, "concept", note="Designing it.")
+
+    assert response.status_code == 302
+    assert stored(world.idea).pipeline_stage == "concept"
+
+
 def test_idea_of_another_agency_is_not_found(client, as_admin, world, make_agency, make_challenge):
     theirs = world.make_idea(make_challenge("open", agency=make_agency("harbour")))
     before = snapshot(theirs)

@@ -39,7 +39,7 @@ from engage.agencies.forms import (
     WebhookForm,
 )
 from engage.agencies.models import Agency, Invitation, Membership
-from engage.agencies.permissions import can_manage_agency, can_view_workspace
+from engage.agencies.permissions import can_decide_idea, can_manage_agency, can_view_workspace
 from engage.auth.guards import fresh_sign_in_required
 from engage.challenges import services as challenge_services
 from engage.challenges.models import Challenge
@@ -298,6 +298,7 @@ def _decision_page(agency, idea, decision_form=None, stage_form=None, error=None
             a for a, t in states.DECISION_TRANSITIONS.items() if idea.decision in t.sources
         ],
         "can_manage": can_manage_agency(current_user, agency),
+        "can_decide": can_decide_idea(current_user, idea),
     }
     return render_form(
         "workspace/decision.html", form or context["decision_form"], error, **context
@@ -312,8 +313,9 @@ def decision(slug: str, idea_id: int):
     form = DecisionForm()
     if not form.is_submitted():
         return _decision_page(agency, idea, form)
-    if not can_manage_agency(current_user, agency):
-        abort(403, description=_("Only the agency's admins can do this."))
+    verdict = can_decide_idea(current_user, idea)
+    if not verdict:
+        abort(403, description=verdict.reason)
     if form.validate():
         try:
             decisions.decide_idea(current_user, idea, form.action.data, form.response.data)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from engage import mail
-from engage.agencies.permissions import can_decide_idea
+from engage.agencies.permissions import can_decide_idea, can_move_idea_stage
 from engage.auth.models import User
 from engage.db import lock
 from engage.errors import NotPermitted, ValidationFailed
@@ -25,9 +25,9 @@ NOTE_MAX = 2000
 EXTERNAL_REF_MAX = 120
 
 
-def _require_decider(user, idea: Idea) -> None:
-    if not can_decide_idea(user, idea):
-        raise NotPermitted(_l("Only the agency's admins can decide on its ideas."))
+def _require(verdict) -> None:
+    if not verdict:
+        raise NotPermitted(verdict.reason)
 
 
 def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
@@ -36,7 +36,7 @@ def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
     The author and the voters who asked for it are e-mailed; accepting puts the idea
     in the backlog. Raises NotPermitted, InvalidTransition, ValidationFailed.
     """
-    _require_decider(actor, idea)
+    _require(can_decide_idea(actor, idea))
     if len(response or "") > RESPONSE_MAX:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX), "response")
     response_html = render_written(response, "response") if response else ""
@@ -98,7 +98,8 @@ def move_idea_stage(
     The author is e-mailed. Raises NotPermitted, InvalidTransition, ValidationFailed.
     """
     if not by_api:
-        _require_decider(actor, idea)
+        if not can_move_idea_stage(actor, idea):
+            raise NotPermitted(_l("Only the agency's admins can move its ideas along."))
     note = (note or "").strip()
     external_ref = (external_ref or "").strip() or None
     if len(note) > NOTE_MAX:
