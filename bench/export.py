@@ -78,7 +78,7 @@ def seed(app, ideas: int) -> str:
             ]
             db.session.execute(insert(Idea), rows)
             db.session.commit()
-        _, value = create_token(None, agency, "bench", ["ideas:read"], from_cli=True)
+        _, value = create_token(None, agency, "bench", ["ideas:read"])
         db.session.commit()
         return value
 

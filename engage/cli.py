@@ -77,7 +77,7 @@ def register_commands(app: Flask) -> None:
         scope_list = [scope.strip() for scope in scopes.split(",") if scope.strip()]
         try:
             token, value = create_token(
-                None, agency, name, scope_list, expires_in_days=expires_in_days, from_cli=True
+                None, agency, name, scope_list, expires_in_days=expires_in_days
             )
         except DomainError as error:
             raise click.ClickException(str(error.message)) from None

@@ -14,9 +14,9 @@ from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.errors import LimitReached
 from engage.extensions import db
+from engage.ideas import decisions, states
 from engage.ideas import services as ideas
-from engage.ideas import states
-from engage.ideas.models import Idea, PipelineEvent
+from engage.ideas.models import Idea
 from engage.text import render_markdown
 
 DEMO_PASSWORD = "engage-demo"
@@ -238,29 +238,10 @@ def _add_decisions(challenge, admin) -> None:
 
 
 def _decide(idea, admin, action, response, stages) -> None:
-    states.apply_decision(idea, action, response)
-    idea.decision_response_html = str(render_markdown(response))
-    if idea.pipeline_stage:
-        idea.pipeline_events.append(
-            PipelineEvent(
-                stage=idea.pipeline_stage,
-                note=response,
-                note_html=idea.decision_response_html,
-                actor_id=admin.id,
-            )
-        )
+    """Through the same services as the workspace, so the demo has the audit trail too."""
+    decisions.decide_idea(admin, idea, action, response)
     for number, (stage, note) in enumerate(stages, start=1):
-        states.apply_stage(idea, stage)
-        idea.external_ref = f"CITY-{idea.id}-{number}"
-        idea.pipeline_events.append(
-            PipelineEvent(
-                stage=stage,
-                note=note,
-                note_html=str(render_markdown(note)),
-                external_ref=idea.external_ref,
-                actor_id=admin.id,
-            )
-        )
+        decisions.move_idea_stage(admin, idea, stage, note, f"CITY-{idea.id}-{number}")
 
 
 HARBOUR_IDEAS = [

@@ -30,9 +30,7 @@ def world(app, make_user, make_agency, make_challenge, make_idea):
     challenge = make_challenge("open", agency=agency, slug="parks")
     idea = make_idea(challenge, title="Fruit trees")
     decide_idea(admin, idea, "accept", "We will plant them.")
-    _, value = create_token(
-        None, agency, "Backlog", ["ideas:read", "pipeline:write"], from_cli=True
-    )
+    _, value = create_token(None, agency, "Backlog", ["ideas:read", "pipeline:write"])
     db.session.commit()
     return SimpleNamespace(idea=idea, auth={"Authorization": f"Bearer {value}"})
 

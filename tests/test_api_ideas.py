@@ -67,9 +67,7 @@ def world(app, make_user, make_agency, make_challenge, make_idea):
     challenge = make_challenge("open", agency=agency, slug="greener-city", title="Greener city")
     second = make_challenge("voting", agency=agency, slug="safer-streets", title="Safer streets")
     other_challenge = make_challenge("open", agency=other, slug="county-roads")
-    token, value = create_token(
-        None, agency, "Backlog", ["ideas:read", "pipeline:write"], from_cli=True
-    )
+    token, value = create_token(None, agency, "Backlog", ["ideas:read", "pipeline:write"])
     db.session.commit()
 
     def idea(decision="accept", *, challenge=challenge, decider=admin, **fields):
@@ -152,7 +150,7 @@ def test_revoked_token_gets_401_problem(client, world):
 
 
 def test_token_without_ideas_read_gets_403_problem(client, world):
-    _, value = create_token(None, world.agency, "Writer", ["pipeline:write"], from_cli=True)
+    _, value = create_token(None, world.agency, "Writer", ["pipeline:write"])
     db.session.commit()
     idea = world.idea()
     for path in ("/api/v1/ideas", f"/api/v1/ideas/{idea.id}", "/api/v1/challenges"):

@@ -55,10 +55,8 @@ def world(app, make_user, make_agency, make_challenge, make_idea):
     shortlisted = make_idea(challenge)
     decide_idea(admin, shortlisted, "shortlist", "Maybe.")
     theirs = make_idea(make_challenge("open", agency=other))
-    _, value = create_token(
-        None, agency, "Backlog", ["ideas:read", "pipeline:write"], from_cli=True
-    )
-    _, reader = create_token(None, agency, "Reader", ["ideas:read"], from_cli=True)
+    _, value = create_token(None, agency, "Backlog", ["ideas:read", "pipeline:write"])
+    _, reader = create_token(None, agency, "Reader", ["ideas:read"])
     db.session.commit()
     return SimpleNamespace(
         agency=agency,
@@ -351,9 +349,7 @@ def test_415_matches_the_documented_schema(client, world, contract):
 
 
 def test_401_for_an_expired_token_matches_the_documented_schema(client, world, contract):
-    _, value = create_token(
-        None, world.agency, "Old", ["ideas:read"], expires_in_days=1, from_cli=True
-    )
+    _, value = create_token(None, world.agency, "Old", ["ideas:read"], expires_in_days=1)
     db.session.execute(update(ApiToken).values(expires_at=now_utc() - timedelta(seconds=1)))
     db.session.commit()
     response = client.get("/api/v1/challenges", headers={"Authorization": f"Bearer {value}"})

@@ -27,9 +27,7 @@ def world(app, make_user, make_agency, make_challenge, make_idea):
     author = make_user("ada@example.org", display_name="Ada Author")
     idea = make_idea(challenge, author=author, title="Fruit trees")
     decide_idea(admin, idea, "accept", "We will plant them.")
-    token, value = create_token(
-        None, agency, "Backlog", ["ideas:read", "pipeline:write"], from_cli=True
-    )
+    token, value = create_token(None, agency, "Backlog", ["ideas:read", "pipeline:write"])
     db.session.commit()
     return SimpleNamespace(
         admin=admin,
@@ -314,7 +312,7 @@ def test_missing_idea_is_404(client, world):
 
 
 def test_token_without_pipeline_write_gets_403_and_nothing_changes(client, world):
-    _, value = create_token(None, world.agency, "Reader", ["ideas:read"], from_cli=True)
+    _, value = create_token(None, world.agency, "Reader", ["ideas:read"])
     db.session.commit()
     before = snapshot(world.idea)
     response = client.post(
@@ -388,7 +386,7 @@ def test_same_key_and_body_for_another_idea_is_422(client, world):
 
 
 def test_keys_belong_to_one_token(client, world):
-    _, value = create_token(None, world.agency, "Other system", ["pipeline:write"], from_cli=True)
+    _, value = create_token(None, world.agency, "Other system", ["pipeline:write"])
     db.session.commit()
     move(client, world, {"stage": "concept"}, key="move-1")
     response = move(

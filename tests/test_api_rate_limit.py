@@ -18,9 +18,9 @@ def world(app, make_agency):
     limiter.reset()
     agency = make_agency("city")
     other_agency = make_agency("county")
-    _, first = create_token(None, agency, "Backlog", ["ideas:read"], from_cli=True)
-    _, second = create_token(None, agency, "Portfolio", ["ideas:read"], from_cli=True)
-    _, third = create_token(None, other_agency, "County", ["ideas:read"], from_cli=True)
+    _, first = create_token(None, agency, "Backlog", ["ideas:read"])
+    _, second = create_token(None, agency, "Portfolio", ["ideas:read"])
+    _, third = create_token(None, other_agency, "County", ["ideas:read"])
     db.session.commit()
     return SimpleNamespace(
         **{

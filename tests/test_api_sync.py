@@ -29,9 +29,7 @@ def world(app, client, make_user, make_agency, make_challenge, make_idea, make_v
     agency = make_agency("city", members=[(admin, "admin"), (moderator, "moderator")])
     challenge = make_challenge("open", agency=agency)
     author = make_user()
-    _, value = create_token(
-        None, agency, "Backlog", ["ideas:read", "pipeline:write"], from_cli=True
-    )
+    _, value = create_token(None, agency, "Backlog", ["ideas:read", "pipeline:write"])
     db.session.commit()
 
     def accepted():

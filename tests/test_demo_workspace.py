@@ -12,9 +12,10 @@ from sqlalchemy import select
 from engage.agencies.models import Agency
 from engage.challenges.models import Challenge
 from engage.db import now_utc
-from engage.demo import DEMO_AGENCY_SLUG, DEMO_PASSWORD
+from engage.demo import DECISIONS, DEMO_AGENCY_SLUG, DEMO_PASSWORD, HARBOUR_IDEAS
 from engage.extensions import db
 from engage.ideas.models import Idea
+from engage.moderation.models import ModerationAction
 
 WORKSPACE = f"/agencies/{DEMO_AGENCY_SLUG}"
 SLUG = "safer-school-routes"
@@ -239,3 +240,19 @@ def test_demo_agency_admins_only_reach_their_own_agency(client, sign_in_as):
     assert client.get("/agencies/harbour-authority/workspace").status_code == 404
     sign_in_as("harbour@example.org")
     assert client.get(f"{WORKSPACE}/workspace").status_code == 404
+
+
+def test_demo_decisions_and_stage_moves_are_in_the_audit_history(demo):
+    with demo.app_context():
+        rows = db.session.execute(
+            select(ModerationAction.action, Idea.title)
+            .join(Idea, Idea.id == ModerationAction.idea_id)
+            .where(ModerationAction.action.like("decide_%") | (ModerationAction.action == "stage"))
+        ).all()
+
+    decided = {(f"decide_{action}", title) for title, action, _, _ in DECISIONS}
+    decided |= {(f"decide_{action}", title) for title, _, action, _ in HARBOUR_IDEAS if action}
+    moved = [title for title, _, _, stages in DECISIONS for _ in stages]
+    moved += [title for title, _, action, stages in HARBOUR_IDEAS if action for _ in stages]
+    assert {row for row in rows if row[0] != "stage"} == decided
+    assert sorted(title for action, title in rows if action == "stage") == sorted(moved)

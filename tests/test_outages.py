@@ -157,7 +157,7 @@ def test_sign_in_works_while_redis_is_down(redis_down, make_user):
 
 def test_api_works_while_redis_is_down(redis_down, make_agency):
     agency = make_agency()
-    _, secret = create_token(None, agency, "Sync", ["ideas:read"], from_cli=True)
+    _, secret = create_token(None, agency, "Sync", ["ideas:read"])
     db.session.commit()
     response = redis_down.test_client().get(
         "/api/v1/ideas", headers={"Authorization": f"Bearer {secret}"}

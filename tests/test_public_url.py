@@ -72,7 +72,7 @@ def test_api_links_use_the_public_url_whatever_the_host(
 ):
     agency = make_agency()
     idea = make_idea(make_challenge(agency=agency))
-    _, secret = create_token(None, agency, "Sync", ["ideas:read"], from_cli=True)
+    _, secret = create_token(None, agency, "Sync", ["ideas:read"])
     db.session.commit()
     public_app.config["API_SETTLE_SECONDS"] = 0
     response = public_app.test_client().get(

@@ -27,11 +27,5 @@ def can_decide_idea(user, idea, now: datetime | None = None) -> Verdict:
     return ALLOWED
 
 
-def can_move_idea_stage(user, idea) -> bool:
-    """Move an accepted idea through the pipeline: the agency's admins, in any phase, since
-    ideas are carried out long after their challenge closes."""
-    return is_admin_of(user, idea.challenge.agency_id)
-
-
 def is_site_admin(user) -> bool:
     return bool(user and user.is_authenticated and user.is_admin)

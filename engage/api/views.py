@@ -343,9 +343,7 @@ def move_pipeline(idea_id: int):
             return _replay(stored, request_hash)
     idea = _agency_idea(idea_id)
     try:
-        decisions.move_idea_stage(
-            None, idea, data["stage"], data["note"], data["external_ref"], by_api=True
-        )
+        decisions.move_idea_stage(None, idea, data["stage"], data["note"], data["external_ref"])
     except InvalidTransition as error:
         db.session.rollback()
         status = 422 if data["stage"] not in states.PIPELINE_STAGES else 409

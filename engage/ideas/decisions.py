@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from engage import mail
-from engage.agencies.permissions import can_decide_idea, can_move_idea_stage
+from engage.agencies.permissions import can_decide_idea
 from engage.auth.models import User
 from engage.db import lock
 from engage.errors import NotPermitted, ValidationFailed
@@ -89,17 +89,13 @@ def move_idea_stage(
     stage: str,
     note: str | None = None,
     external_ref: str | None = None,
-    *,
-    by_api: bool = False,
 ) -> PipelineEvent:
     """Move an accepted idea to a later stage (or discontinue it), with a public note.
 
-    `actor` is a staff user, or None for an agency system through the API (`by_api`).
-    The author is e-mailed. Raises NotPermitted, InvalidTransition, ValidationFailed.
+    `actor` is the agency's admin, or None for an agency system through the API; who
+    may is the caller's to check (the workspace's admin pages, the API's token scope).
+    The author is e-mailed. Raises InvalidTransition, ValidationFailed.
     """
-    if not by_api:
-        if not can_move_idea_stage(actor, idea):
-            raise NotPermitted(_l("Only the agency's admins can move its ideas along."))
     note = (note or "").strip()
     external_ref = (external_ref or "").strip() or None
     if len(note) > NOTE_MAX:
