@@ -7,6 +7,7 @@ a database URL, a mail server and an https PUBLIC_URL, and marks cookies secure.
 import math
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,13 +44,22 @@ def _database_url(instance_path: str) -> str:
 
 
 def _development_secret(instance_path: str) -> str:
-    """Return a random secret kept in the instance folder, created on first use."""
+    """Return a random secret kept in the instance folder, created on first use.
+
+    Several processes may start at once (test workers, gunicorn): the secret is written
+    to a private temporary file and linked into place, so the first link wins and no
+    process ever reads a half-written file."""
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as handle:
             handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(handle.name, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(handle.name)
     return path.read_text().strip()
 
 

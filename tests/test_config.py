@@ -2,6 +2,8 @@
 
 import os
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
@@ -104,6 +106,21 @@ def test_create_app_in_development_generates_secret_in_instance_folder(instance)
 def test_development_secret_is_kept_between_starts(instance):
     first = create_app().config["SECRET_KEY"]
     assert create_app().config["SECRET_KEY"] == first
+
+
+def test_processes_starting_together_share_one_complete_secret(environment, tmp_path):
+    # The CI's fresh clone starts its test workers at the same moment.
+    start = threading.Barrier(8)
+
+    def start_up(_):
+        start.wait()
+        return load_config(str(tmp_path))["SECRET_KEY"]
+
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(start_up, range(8)))
+    assert secrets == {(tmp_path / "secret_key").read_text().strip()}
+    assert len(secrets.pop()) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
 
 
 def test_explicit_secret_key_is_used_and_nothing_is_written(environment, instance):
