@@ -88,14 +88,14 @@ def test_phase_at_does_not_read_the_clock():
 
 
 # fmt: off
-#                 submit vote   comment decide public
+#                 submit edit   vote   comment decide public
 EXPECTED_RULES = {
-    states.DRAFT:    (False, False, False, False, False),
-    states.UPCOMING: (False, False, False, False, True),
-    states.OPEN:     (True, True, True, True, True),
-    states.VOTING:   (False, True, True, True, True),
-    states.REVIEW:   (False, False, True, True, True),
-    states.CLOSED:   (False, False, False, False, True),
+    states.DRAFT:    (False, False, False, False, False, False),
+    states.UPCOMING: (False, False, False, False, False, True),
+    states.OPEN:     (True,  True,  True,  True,  True,  True),
+    states.VOTING:   (False, True,  True,  True,  True,  True),
+    states.REVIEW:   (False, False, False, True,  True,  True),
+    states.CLOSED:   (False, False, False, False, False, True),
 }
 # fmt: on
 
@@ -108,7 +108,7 @@ def test_every_phase_has_rules():
 def test_phase_rules_say_what_each_phase_allows(phase):
     rules = states.PHASE_RULES[phase]
 
-    allowed = (rules.submit, rules.vote, rules.comment, rules.decide, rules.public)
+    allowed = (rules.submit, rules.edit, rules.vote, rules.comment, rules.decide, rules.public)
     assert allowed == EXPECTED_RULES[phase]
     assert str(rules.label)
 

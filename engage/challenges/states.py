@@ -18,34 +18,30 @@ PHASES = (DRAFT, UPCOMING, OPEN, VOTING, REVIEW, CLOSED)
 
 @dataclass(frozen=True)
 class PhaseRules:
+    """What a phase allows: submitting ideas, editing them (while they wait for a
+    moderator), voting, commenting, the agency's decisions, and being seen by the public.
+    Each column is read by the permission predicate of its action."""
+
     label: object
     submit: bool
+    edit: bool
     vote: bool
     comment: bool
     decide: bool
     public: bool
 
 
+# fmt: off
 PHASE_RULES = {
-    DRAFT: PhaseRules(
-        _l("Draft"), submit=False, vote=False, comment=False, decide=False, public=False
-    ),
-    UPCOMING: PhaseRules(
-        _l("Opening soon"), submit=False, vote=False, comment=False, decide=False, public=True
-    ),
-    OPEN: PhaseRules(
-        _l("Open for ideas"), submit=True, vote=True, comment=True, decide=True, public=True
-    ),
-    VOTING: PhaseRules(
-        _l("Voting"), submit=False, vote=True, comment=True, decide=True, public=True
-    ),
-    REVIEW: PhaseRules(
-        _l("In review"), submit=False, vote=False, comment=True, decide=True, public=True
-    ),
-    CLOSED: PhaseRules(
-        _l("Closed"), submit=False, vote=False, comment=False, decide=False, public=True
-    ),
+    #                                        submit edit   vote   comment decide public
+    DRAFT:    PhaseRules(_l("Draft"),          False, False, False, False,  False, False),
+    UPCOMING: PhaseRules(_l("Opening soon"),   False, False, False, False,  False, True),
+    OPEN:     PhaseRules(_l("Open for ideas"), True,  True,  True,  True,   True,  True),
+    VOTING:   PhaseRules(_l("Voting"),         False, True,  True,  True,   True,  True),
+    REVIEW:   PhaseRules(_l("In review"),      False, False, False, True,   True,  True),
+    CLOSED:   PhaseRules(_l("Closed"),         False, False, False, False,  False, True),
 }
+# fmt: on
 
 
 def phase_at(

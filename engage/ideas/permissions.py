@@ -72,7 +72,7 @@ def can_edit_idea(user, idea, now: datetime | None = None) -> Verdict:
         return deny(_l("Only the author can edit this idea."))
     if idea.moderation_state not in states.EDITABLE_STATES:
         return deny(_l("This idea can no longer be edited."))
-    if idea.challenge.phase(now) not in ("open", "voting"):
+    if not idea.challenge.rules(now).edit:
         return deny(_l("This challenge is closed."))
     return ALLOWED
 

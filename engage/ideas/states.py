@@ -29,28 +29,28 @@ STATE_LABELS = {
     WITHDRAWN: _l("Withdrawn"),
 }
 
-AUTHOR, STAFF = "author", "staff"
-
 
 @dataclass(frozen=True)
 class Transition:
+    """From which states an action may start, where it leads, whether it needs a reason.
+
+    Who may take it is not said here: the permission predicates decide that.
+    """
+
     sources: frozenset
     target: str
-    actor: str
     needs_reason: bool = False
 
 
 TRANSITIONS = {
-    "publish": Transition(frozenset({PENDING}), PUBLISHED, STAFF),
-    "reject": Transition(frozenset({PENDING}), REJECTED, STAFF, needs_reason=True),
-    "request_changes": Transition(
-        frozenset({PENDING}), CHANGES_REQUESTED, STAFF, needs_reason=True
-    ),
-    "resubmit": Transition(frozenset({CHANGES_REQUESTED}), PENDING, AUTHOR),
-    "hide": Transition(frozenset({PUBLISHED}), HIDDEN, STAFF, needs_reason=True),
-    "restore": Transition(frozenset({HIDDEN}), PUBLISHED, STAFF),
-    "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED, STAFF),
-    "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN, AUTHOR),
+    "publish": Transition(frozenset({PENDING}), PUBLISHED),
+    "reject": Transition(frozenset({PENDING}), REJECTED, needs_reason=True),
+    "request_changes": Transition(frozenset({PENDING}), CHANGES_REQUESTED, needs_reason=True),
+    "resubmit": Transition(frozenset({CHANGES_REQUESTED}), PENDING),
+    "hide": Transition(frozenset({PUBLISHED}), HIDDEN, needs_reason=True),
+    "restore": Transition(frozenset({HIDDEN}), PUBLISHED),
+    "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED),
+    "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN),
 }
 
 # The author may change the text only while nobody has voted on it as published.
@@ -120,8 +120,8 @@ def update_queue_position(item, waiting_for_decision: bool = False) -> None:
 # Comments have two states; hiding and restoring them are staff decisions with a reason.
 VISIBLE, COMMENT_HIDDEN = "visible", "hidden"
 COMMENT_TRANSITIONS = {
-    "hide": Transition(frozenset({VISIBLE}), COMMENT_HIDDEN, STAFF, needs_reason=True),
-    "restore": Transition(frozenset({COMMENT_HIDDEN}), VISIBLE, STAFF),
+    "hide": Transition(frozenset({VISIBLE}), COMMENT_HIDDEN, needs_reason=True),
+    "restore": Transition(frozenset({COMMENT_HIDDEN}), VISIBLE),
 }
 
 
@@ -155,13 +155,9 @@ DECISION_LABELS = {
     DECLINED: _l("Declined"),
 }
 DECISION_TRANSITIONS = {
-    "shortlist": Transition(frozenset({NO_DECISION}), SHORTLISTED, STAFF, needs_reason=True),
-    "accept": Transition(
-        frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, STAFF, needs_reason=True
-    ),
-    "decline": Transition(
-        frozenset({NO_DECISION, SHORTLISTED}), DECLINED, STAFF, needs_reason=True
-    ),
+    "shortlist": Transition(frozenset({NO_DECISION}), SHORTLISTED, needs_reason=True),
+    "accept": Transition(frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, needs_reason=True),
+    "decline": Transition(frozenset({NO_DECISION, SHORTLISTED}), DECLINED, needs_reason=True),
 }
 
 # ISO 56002's innovation process: accepted ideas move forward through these stages,
@@ -203,11 +199,11 @@ def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
                 decision=DECISION_LABELS.get(idea.decision, idea.decision),
             )
         )
-    if not (response or "").strip():
+    if transition.needs_reason and not (response or "").strip():
         raise InvalidTransition(_l("Write the public response to this decision."), "response")
     source = idea.decision
     idea.decision = transition.target
-    idea.decision_response = response.strip()
+    idea.decision_response = (response or "").strip() or None
     idea.decided_at = now_utc()
     if transition.target == ACCEPTED:
         idea.pipeline_stage = FORWARD_STAGES[0]
