@@ -3,6 +3,7 @@
 Runs headless Debian Chromium through Playwright against the app served on 127.0.0.1.
 """
 
+import re
 import shutil
 import threading
 
@@ -88,7 +89,8 @@ def test_keyboard_user_reaches_main_content_through_the_skip_link(page):
     focused = page.evaluate("document.activeElement.textContent")
     assert "Skip to main content" in focused
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main")
+    # Following the link is asynchronous: wait for the URL rather than read it once.
+    playwright_api.expect(page).to_have_url(re.compile(r"#main$"))
 
 
 def tab_to(page, name: str, presses: int = 300) -> None:
