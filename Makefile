@@ -31,6 +31,7 @@ test: translations
 lint: $(INSTALLED)
 	$(BIN)/ruff check engage tests bench
 	$(BIN)/ruff format --check engage tests bench
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix engage tests bench

@@ -17,12 +17,12 @@ from sqlalchemy import insert
 
 from engage import create_app
 from engage.agencies.models import Agency
-from engage.api.services import create_token
 from engage.auth.models import User
 from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas.models import Idea
+from engage.tokens.services import create_token
 
 BATCH = 5_000
 

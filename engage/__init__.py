@@ -2,14 +2,36 @@
 
 import logging
 import os
+from datetime import timedelta
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone
 from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import engage.models  # noqa: F401  (registers every model on the metadata)
 from engage import extensions
+from engage.agencies.models import Agency
+from engage.agencies.permissions import agency_roles
+from engage.api.views import bp as api_bp
+from engage.auth import sessions
+from engage.challenges.states import PHASE_RULES
+from engage.cli import register_commands
 from engage.config import check_production_safety, derive_settings, load_config
+from engage.db import now_utc, render_migration_item
+from engage.errors import register_error_handlers
+from engage.http import external_url, refuse_broken_text
+from engage.ideas import permissions as idea_permissions
+from engage.ideas.states import STAGE_LABELS
+from engage.moderation import permissions as moderation_permissions
+from engage.web.admin import bp as site_admin_bp
+from engage.web.auth import bp as auth_bp
+from engage.web.challenges import bp as challenges_bp
+from engage.web.ideas import bp as ideas_bp
+from engage.web.moderation import bp as moderation_bp
+from engage.web.workspace import bp as workspace_bp
 
 
 def create_app(config_overrides: dict | None = None) -> Flask:
@@ -32,17 +54,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     _register_request_guards(app)
     _register_template_helpers(app)
 
-    from engage.cli import register_commands
-    from engage.errors import register_error_handlers
-
     register_error_handlers(app)
     register_commands(app)
     return app
 
 
 def _select_locale() -> str | None:
-    from flask import current_app
-
     if not has_request_context():
         return None
     languages = current_app.config["LANGUAGES"]
@@ -60,9 +77,6 @@ def _select_timezone() -> str | None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from engage import models  # noqa: F401  (registers every model on the metadata)
-    from engage.db import render_migration_item
-
     # `engage.db` is a submodule, so the extension is always reached through `extensions`.
     db = extensions.db
     db.init_app(app)
@@ -86,10 +100,6 @@ def _init_extensions(app: Flask) -> None:
 
 def _init_login(app: Flask) -> None:
     """Sign-in state: server-side sessions (engage.auth.sessions) behind Flask-Login."""
-    from datetime import timedelta
-
-    from engage.auth import sessions
-
     login_manager = extensions.login_manager
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -107,14 +117,6 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from engage.agencies.admin_views import bp as site_admin_bp
-    from engage.agencies.views import bp as workspace_bp
-    from engage.api.views import bp as api_bp
-    from engage.auth.views import bp as auth_bp
-    from engage.challenges.views import bp as challenges_bp
-    from engage.ideas.views import bp as ideas_bp
-    from engage.moderation.views import bp as moderation_bp
-
     app.register_blueprint(challenges_bp)
     app.register_blueprint(ideas_bp)
     app.register_blueprint(auth_bp)
@@ -125,8 +127,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_guards(app: Flask) -> None:
-    from engage.http import refuse_broken_text
-
     # First of all: it reads the raw body, which parsing the form (CSRF does) consumes.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_broken_text)
 
@@ -165,11 +165,6 @@ def _is_private(app: Flask) -> bool:
 
 def _staff_agency_slug(user) -> str | None:
     """The agency whose workspace the header links to: the person's first one."""
-    from sqlalchemy import select
-
-    from engage.agencies.models import Agency
-    from engage.permissions import agency_roles
-
     roles = agency_roles(user)
     if not roles:
         return None
@@ -177,16 +172,6 @@ def _staff_agency_slug(user) -> str | None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from markupsafe import Markup
-
-    from engage.challenges.states import PHASE_RULES
-    from engage.db import now_utc
-    from engage.http import external_url
-    from engage.ideas import permissions as idea_permissions
-    from engage.ideas.states import STAGE_LABELS
-    from engage.moderation import permissions as moderation_permissions
-    from engage.permissions import agency_roles
-
     # The one way user HTML reaches a page: what text.render_markdown stored on write.
     app.jinja_env.filters["sanitized"] = lambda stored: Markup(stored or "")
     # Absolute links (e-mails) come from PUBLIC_URL, never from the request's Host.

@@ -2,16 +2,21 @@
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import select
 
+from engage import demo
+from engage.agencies.models import Agency
+from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN, create_site_admin
+from engage.errors import DomainError, ValidationFailed
 from engage.extensions import db
+from engage.tokens.services import create_token
+from engage.webhooks.services import run_worker
 
 
 def register_commands(app: Flask) -> None:
     @app.cli.command("demo")
     def demo_command():
         """Load demo data once (never in production)."""
-        from engage import demo
-
         if current_app.config["ENGAGE_ENV"] == "production":
             raise click.ClickException("Demo data is never loaded in production.")
         created = demo.load_demo_data()
@@ -26,13 +31,10 @@ def register_commands(app: Flask) -> None:
     @click.password_option(prompt="Password for the site admin")
     def create_admin_command(email: str, password: str):
         """Create a site admin (or promote an existing account)."""
-        from engage.auth.services import PASSWORD_MAX, PASSWORD_MIN, create_site_admin
-
         if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
             raise click.ClickException(
                 f"The password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters."
             )
-        from engage.errors import ValidationFailed
 
         try:
             user, created = create_site_admin(email, password)
@@ -65,11 +67,6 @@ def register_commands(app: Flask) -> None:
         agency_slug: str, name: str, scopes: str, expires_in_days: int | None
     ):
         """Create a token and print it alone on the last line (it is not stored)."""
-        from sqlalchemy import select
-
-        from engage.agencies.models import Agency
-        from engage.api.services import create_token
-        from engage.errors import DomainError
 
         agency = db.session.scalar(select(Agency).where(Agency.slug == agency_slug))
         if agency is None:
@@ -93,6 +90,4 @@ def register_commands(app: Flask) -> None:
     @click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
     def worker_command(once: bool, interval: float):
         """Deliver webhook events and e-mails from the outbox (at least once, with back-off)."""
-        from engage.webhooks.services import run_worker
-
         run_worker(once=once, interval=interval)

@@ -7,13 +7,18 @@ from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engage.errors import InvalidTransition
+
 
 @event.listens_for(Engine, "connect")
-def _sqlite_without_implicit_transactions(dbapi_connection, connection_record):
-    # Python's sqlite3 driver begins transactions on its own, only before writes, which
-    # breaks SAVEPOINTs (SQLAlchemy's documented recipe): let SQLAlchemy say BEGIN.
+def _configure_sqlite(dbapi_connection, connection_record):
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # Python's sqlite3 driver begins transactions on its own, only before writes,
+        # which breaks SAVEPOINTs (SQLAlchemy's documented recipe): SQLAlchemy says BEGIN.
         dbapi_connection.isolation_level = None
+        # SQLite enforces foreign keys (and ON DELETE) only when asked, per connection,
+        # outside a transaction: ask, so that it refuses what PostgreSQL refuses.
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 @event.listens_for(Engine, "begin")
@@ -86,8 +91,6 @@ def lock(instance) -> None:
     from sqlalchemy import inspect, text
     from sqlalchemy.orm.exc import ObjectDeletedError
 
-    from engage.errors import InvalidTransition
-
     session = inspect(instance).session
     session.flush()
     if session.get_bind().dialect.name == "sqlite":
@@ -103,3 +106,10 @@ def lock(instance) -> None:
         raise InvalidTransition(
             _l("Someone removed this meanwhile. Please reload the page.")
         ) from None
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """The time as RFC 3339 in UTC with microseconds, as the API and webhooks write it."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -11,12 +11,14 @@ from sqlalchemy import select
 from engage.agencies.models import Agency, Membership
 from engage.auth.models import User
 from engage.challenges.models import Challenge
+from engage.challenges.tags import resolve_tags
 from engage.db import now_utc
 from engage.errors import LimitReached
 from engage.extensions import db
 from engage.ideas import decisions, states
 from engage.ideas import services as ideas
 from engage.ideas.models import Idea
+from engage.moderation.services import flag_content
 from engage.text import render_markdown
 
 DEMO_PASSWORD = "engage-demo"
@@ -158,7 +160,7 @@ def load_demo_data() -> bool:
         moderation_mode="post",
         vote_limit=None,
         allow_business=True,
-        tags=ideas.resolve_tags(["environment", "climate"]),
+        tags=resolve_tags(["environment", "climate"]),
     )
     services_challenge = _challenge(
         agency=agency,
@@ -173,7 +175,7 @@ def load_demo_data() -> bool:
         moderation_mode="pre",
         vote_limit=5,
         allow_business=True,
-        tags=ideas.resolve_tags(["services", "digital"]),
+        tags=resolve_tags(["services", "digital"]),
     )
     db.session.add_all([green, services_challenge])
     db.session.flush()
@@ -279,7 +281,7 @@ def _add_harbour_authority(now, people) -> None:
         published_at=now - timedelta(days=15),
         moderation_mode="post",
         allow_business=True,
-        tags=ideas.resolve_tags(["environment", "harbour"]),
+        tags=resolve_tags(["environment", "harbour"]),
     )
     db.session.add(challenge)
     db.session.flush()
@@ -293,8 +295,6 @@ def _add_harbour_authority(now, people) -> None:
 
 def _add_moderation_work(challenge, citizen, neighbours) -> None:
     """A duplicate to merge, a reported idea and a comment hidden by reports."""
-    from engage.moderation.services import flag_content
-
     original = db.session.scalar(
         select(Idea).where(Idea.challenge_id == challenge.id).order_by(Idea.id).limit(1)
     )

@@ -16,7 +16,13 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A rule of the domain refused the change; `message` is shown to the person."""
+    """A rule of the domain refused the change; `message` is shown to the person, `field`
+    names the input at fault (if any), and the class's `status` is what the refusal means
+    in HTTP. A view may map the error onto its form; one that escapes the view is answered
+    by the handler in register_error_handlers, with that status."""
+
+    status = 422
+    headers: dict[str, str] | None = None  # extra response headers, such as WWW-Authenticate
 
     def __init__(self, message, field: str | None = None):
         super().__init__(message)
@@ -25,19 +31,41 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    """Input broke a rule that a form cannot check (uniqueness, cross-field rules)."""
+    """Input broke a rule that a form cannot check (uniqueness, cross-field rules, a
+    required reason, a value that is not one of the known ones)."""
+
+    status = 422
 
 
 class InvalidTransition(DomainError):
     """The object's current state does not allow this action."""
 
+    status = 409
+
 
 class LimitReached(DomainError):
     """A quota, such as a challenge's vote limit, is used up."""
 
+    # A conflict with what the person already did, not a request rate (that is 429).
+    status = 409
+
 
 class NotPermitted(DomainError):
     """The person may not do this (their role, account state or the phase forbids it)."""
+
+    status = 403
+
+
+class Problem(DomainError):
+    """A refusal of the request itself rather than of a domain rule (no token, a body that
+    is not JSON, an unknown parameter), with its status and any headers given here."""
+
+    def __init__(
+        self, status: int, detail, *, field: str | None = None, headers: dict | None = None
+    ):
+        super().__init__(detail, field)
+        self.status = status
+        self.headers = headers
 
 
 # i18n: titles of error pages
@@ -99,13 +127,18 @@ def problem_response(status: int, detail=None, *, invalid_params=None, headers=N
     return response
 
 
-def error_response(status: int, detail=None):
-    """Render an error as an HTML page or as application/problem+json."""
+def error_response(status: int, detail=None, *, field: str | None = None, headers=None):
+    """Render an error as an HTML page or as application/problem+json; `field` is named
+    in problem+json's `invalid_params`."""
     if wants_json():
-        return problem_response(status, detail)
+        invalid = None
+        if field is not None:
+            invalid = [{"name": field, "reason": str(detail)}]
+        return problem_response(status, detail, invalid_params=invalid, headers=headers)
     title = ERROR_TITLES.get(status, ERROR_TITLES[500])
     detail = detail or ERROR_DETAILS.get(status, ERROR_DETAILS[500])
-    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+    page = render_template("errors/error.html", status=status, title=title, detail=detail)
+    return current_app.response_class(page, status, headers, mimetype="text/html")
 
 
 SQLITE_OUTAGES = ("database is locked", "unable to open database")
@@ -187,6 +220,14 @@ def register_error_handlers(app: Flask) -> None:
             ),
         )
 
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        # A refusal no view mapped onto a form: nothing the request changed is kept.
+        db.session.rollback()
+        return error_response(
+            error.status, error.message, field=error.field, headers=error.headers
+        )
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code >= 500:
@@ -195,9 +236,6 @@ def register_error_handlers(app: Flask) -> None:
         # Werkzeug's default English descriptions are not shown.
         detail = error.description if error.description != type(error).description else None
         response = error_response(error.code, detail)
-        if isinstance(response, tuple):
-            body, status = response
-            response = app.make_response((body, status))
         for key, value in error.get_headers():
             if key.lower() not in {"content-type", "content-length"}:
                 response.headers[key] = value

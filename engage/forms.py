@@ -1,9 +1,14 @@
 """Form pieces shared by every feature."""
 
+from flask import flash, render_template
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
-from engage.text import clean_line, clean_text
+from engage.errors import ValidationFailed
+from engage.extensions import db
+from engage.text import clean_line, clean_text, render_written
 
 
 def _text_filter(clean):
@@ -54,10 +59,6 @@ def render_form(template: str, form: FlaskForm, error=None, **context):
     A domain error is attached to its field, or flashed when it belongs to none.
     Whatever the request changed is rolled back, so nothing is stored on error.
     """
-    from flask import flash, render_template
-
-    from engage.extensions import db
-
     status = 200
     if form.is_submitted():
         db.session.rollback()
@@ -70,8 +71,6 @@ def render_form(template: str, form: FlaskForm, error=None, **context):
 
 def choices(pairs) -> list:
     """SelectField / RadioField choices from (value, label) pairs or a {value: label} dict."""
-    from wtforms.fields.choices import SelectChoice
-
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return [SelectChoice(value, label) for value, label in items]
 
@@ -79,11 +78,6 @@ def choices(pairs) -> list:
 def markdown_preview(field):
     """The sanitized HTML of a Markdown field, for a preview. A text over the rendering
     limits gets the reason among the field's errors, and an empty preview."""
-    from markupsafe import Markup
-
-    from engage.errors import ValidationFailed
-    from engage.text import render_written
-
     try:
         return Markup(render_written(field.data or "", field.name))
     except ValidationFailed as error:

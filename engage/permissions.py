@@ -1,11 +1,8 @@
-"""Who someone is to an agency, and the Verdict that every can_* predicate returns."""
+"""The Verdict that every can_* predicate returns, and require() for views."""
 
 from dataclasses import dataclass
 
-from flask import abort, g, has_app_context
-from sqlalchemy import select
-
-from engage.extensions import db
+from flask import abort
 
 
 @dataclass(frozen=True)
@@ -24,34 +21,6 @@ ALLOWED = Verdict(True)
 
 def deny(reason) -> Verdict:
     return Verdict(False, reason)
-
-
-def agency_roles(user) -> dict[int, str]:
-    """Return {agency_id: role} for the user, loaded once per request."""
-    if user is None or not user.is_authenticated:
-        return {}
-    cache = g.setdefault("agency_roles", {}) if has_app_context() else {}
-    if user.id not in cache:
-        from engage.agencies.models import Membership
-
-        rows = db.session.execute(
-            select(Membership.agency_id, Membership.role).where(Membership.user_id == user.id)
-        )
-        cache[user.id] = {agency_id: role for agency_id, role in rows}
-    return cache[user.id]
-
-
-def is_staff_of(user, agency_id: int) -> bool:
-    """Site admins and any member (admin or moderator) of the agency."""
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_admin or agency_id in agency_roles(user)
-
-
-def is_admin_of(user, agency_id: int) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_admin or agency_roles(user).get(agency_id) == "admin"
 
 
 def require(verdict) -> None:

@@ -199,3 +199,14 @@ def render_written(source: str, field: str) -> str:
                 "or special characters). Please simplify it."
             )
         raise ValidationFailed(message, field) from None
+
+
+SLUG_MAX = 80
+
+
+def slugify(text: str, fallback: str = "challenge") -> str:
+    """Lower-case ASCII words joined by hyphens for addresses: 'Vélo & ville' → 'velo-ville'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    # Room for a "-12345" suffix that tells apart two equal titles.
+    return slug[: SLUG_MAX - 6].strip("-") or fallback

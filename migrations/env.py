@@ -89,13 +89,43 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        is_sqlite = connection.dialect.name == "sqlite"
+        if is_sqlite:
+            # Batch migrations rebuild a SQLite table by copying it and dropping the
+            # original: with foreign keys on, that DROP would delete (ON DELETE CASCADE)
+            # or refuse the rows pointing to it. The pragma is ignored inside a
+            # transaction, so it goes to the driver before Alembic begins one.
+            _sqlite_foreign_keys(connection, on=False)
+            # Each migration is a transaction of its own on SQLite: check it before commit.
+            conf_args = {**conf_args, "on_version_apply": _refuse_dangling_references}
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            if connection.dialect.name == "postgresql":
-                # DATABASE_STATEMENT_TIMEOUT is for requests: a migration may take longer.
-                connection.execute(text("SET LOCAL statement_timeout = 0"))
-            context.run_migrations()
+            with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # DATABASE_STATEMENT_TIMEOUT is for requests: a migration may take longer.
+                    connection.execute(text("SET LOCAL statement_timeout = 0"))
+                context.run_migrations()
+        finally:
+            if is_sqlite:
+                if connection.in_transaction():  # reads only (the current revision)
+                    connection.rollback()
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {int(on)}")
+
+
+def _refuse_dangling_references(ctx, step, heads, run_args) -> None:
+    """Roll back a migration that leaves rows pointing nowhere (SQLite checked none)."""
+    dangling = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if dangling:
+        pairs = sorted({f"{row[0]} -> {row[2]}" for row in dangling})
+        raise RuntimeError(
+            f"{step.up_revision_id}: "
+            f"{len(dangling)} rows point to rows that do not exist ({', '.join(pairs)})"
+        )
 
 
 if context.is_offline_mode():

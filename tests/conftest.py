@@ -301,8 +301,8 @@ def make_agency(app, app_context):
 def make_challenge(app, app_context, make_agency):
     """Make a challenge in `phase` (draft, upcoming, open, voting, review, closed)."""
     from engage.challenges.models import Challenge
+    from engage.challenges.tags import resolve_tags
     from engage.db import now_utc
-    from engage.ideas.services import resolve_tags
     from engage.text import render_markdown
 
     def make(phase="open", *, agency=None, tags=(), **fields):
@@ -342,14 +342,17 @@ def make_challenge(app, app_context, make_agency):
 
 @pytest.fixture
 def make_idea(app, app_context, make_user, make_challenge):
-    """Make an idea in `state` through the moderation state machine."""
+    """Make an idea in `state` through the moderation state machine; a merged one points
+    to `merged_into`, by default a new published idea of its challenge."""
     from engage.ideas import states
     from engage.ideas.models import Idea
     from engage.text import render_markdown
 
-    def make(challenge=None, *, author=None, state="published", **fields):
+    def make(challenge=None, *, author=None, state="published", merged_into=None, **fields):
         number = next(_sequence)
         challenge = challenge or make_challenge()
+        if state == "merged" and merged_into is None:
+            merged_into = make(challenge)
         body = fields.pop("body", "An idea worth doing.")
         idea = Idea(
             challenge=challenge,
@@ -369,7 +372,8 @@ def make_idea(app, app_context, make_user, make_challenge):
             "merged": [("merge", None)],
         }
         for action, reason in paths[state]:
-            states.apply_transition(idea, action, reason)
+            target = merged_into if action == "merge" else None
+            states.apply_transition(idea, action, reason, merged_into=target)
         db.session.add(idea)
         db.session.commit()
         return idea

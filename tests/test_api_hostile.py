@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engage.api.models import IdempotentResponse
-from engage.api.services import create_token
+from engage.audit import ModerationAction
 from engage.extensions import db
 from engage.ideas.decisions import decide_idea
 from engage.ideas.models import Idea, PipelineEvent
 from engage.mail import OutboxEmail
-from engage.moderation.models import ModerationAction
+from engage.tokens.services import create_token
 from engage.webhooks.models import OutboxEvent
 
 VALID = b'{"stage": "concept", "note": "Costed", "external_ref": "PARK-1"}'

@@ -13,13 +13,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import update
 
-from engage.api.models import ApiToken
-from engage.api.services import create_token
+from engage.challenges.tags import resolve_tags
 from engage.db import now_utc
 from engage.extensions import db, limiter
 from engage.ideas.decisions import decide_idea, move_idea_stage
-from engage.ideas.services import resolve_tags
 from engage.moderation.services import set_risk_flag
+from engage.tokens.models import ApiToken
+from engage.tokens.services import create_token
 
 DOCUMENT_URI = "urn:engage:openapi"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -8,11 +8,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from engage.api.services import create_token
+from engage.audit import ModerationAction
 from engage.extensions import db
 from engage.ideas.decisions import decide_idea, move_idea_stage
 from engage.ideas.models import Idea, PipelineEvent
-from engage.moderation.models import ModerationAction
+from engage.tokens.services import create_token
 from engage.webhooks.models import OutboxEvent
 
 

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from engage.api.models import ApiToken
-from engage.api.services import create_token
 from engage.extensions import db, limiter
+from engage.tokens.models import ApiToken
+from engage.tokens.services import create_token
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from engage.api.services import create_token
 from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas.decisions import decide_idea
 from engage.ideas.models import Idea
 from engage.ideas.services import withdraw_idea
 from engage.moderation.services import merge_idea, moderate_idea
+from engage.tokens.services import create_token
 
 START = "/api/v1/ideas?limit=7&updated_since=2000-01-01T00:00:00Z"
 STATE_KEYS = ("moderation_state", "decision", "pipeline_stage", "vote_count", "updated_at")

@@ -16,10 +16,10 @@ from flask_login.utils import decode_cookie
 from sqlalchemy import func, select
 
 from engage.agencies.models import Agency, Membership
-from engage.api.models import ApiToken
 from engage.auth.models import User, UserSession
 from engage.db import now_utc
 from engage.extensions import db
+from engage.tokens.models import ApiToken
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a much better passphrase"

@@ -321,9 +321,11 @@ def test_challenge_page_bad_page_number_gives_a_safe_page(client, many_ideas, ra
 
 def test_challenge_page_lists_only_published_ideas(client, make_challenge, make_idea, author):
     challenge = make_challenge("open", slug="trees")
-    make_idea(challenge, author=author, title="Public idea")
+    public = make_idea(challenge, author=author, title="Public idea")
     for state in ("pending", "rejected", "changes_requested", "hidden", "withdrawn", "merged"):
-        make_idea(challenge, author=author, title=f"The {state} idea", state=state)
+        make_idea(
+            challenge, author=author, title=f"The {state} idea", state=state, merged_into=public
+        )
 
     assert idea_titles(client.get("/challenges/trees")) == ["Public idea"]
 

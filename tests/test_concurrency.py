@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 
 from engage.agencies.models import Invitation, Membership
 from engage.agencies.services import invitation_token
-from engage.api.models import ApiToken, hash_token, new_token_value
+from engage.audit import ModerationAction
 from engage.challenges.models import Challenge
 from engage.extensions import db
 from engage.ideas.decisions import decide_idea
 from engage.ideas.models import Comment, Idea, PipelineEvent, Vote
 from engage.mail import OutboxEmail
-from engage.moderation.models import Flag, ModerationAction, RiskFlag
+from engage.moderation.models import Flag, RiskFlag
+from engage.tokens.models import ApiToken, hash_token, new_token_value
 from engage.webhooks.models import OutboxEvent
 
 pytestmark = pytest.mark.skipif(

@@ -96,7 +96,7 @@ def test_counters_follow_a_scripted_mix_of_operations(make_user, make_challenge)
     step(states.apply_transition, trees, "hide", "Duplicate")
     step(services.add_comment, alice, lights, "Solar ones?")
     step(states.apply_transition, trees, "restore")
-    step(states.apply_transition, trees, "merge")
+    step(states.apply_transition, trees, "merge", merged_into=benches)
     step(services.withdraw_idea, carol, lights)
     step(states.apply_transition, benches, "hide", "Off topic")
 
@@ -124,7 +124,7 @@ def test_counters_follow_participation_through_the_pages(
         auth.logout()
     auth.login("one@example.org")
     client.post(f"/ideas/{idea.id}/unvote")
-    own = db.session.scalars(select(Idea).where(Idea.title == "Mine")).first()
+    own = db.session.scalars(select(Idea).where(Idea.title == "Mine").order_by(Idea.id)).first()
     client.post(f"/ideas/{own.id}/withdraw")
 
     assert _drift() == []
@@ -155,7 +155,13 @@ def _random_operation(rng, people, challenges, ideas):
     else:
         action = rng.choice(sorted(states.TRANSITIONS))
         reason = "Because." if states.TRANSITIONS[action].needs_reason else None
-        states.apply_transition(idea, action, reason)
+        merged_into = None
+        if states.TRANSITIONS[action].needs_target:
+            others = [i for i in ideas if i is not idea and i.challenge_id == idea.challenge_id]
+            if not others:
+                return
+            merged_into = others[0]
+        states.apply_transition(idea, action, reason, merged_into)
 
 
 @pytest.mark.parametrize("seed", [7, 8, 9])

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import select
 from tables import states_and_actions, transition_table
 
-from engage.errors import InvalidTransition, NotPermitted
+from engage.audit import ModerationAction
+from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import decisions, states
 from engage.ideas.models import Idea, PipelineEvent
-from engage.moderation.models import ModerationAction
 
 # What each decision leads to from each earlier one ("-": refused), written out by hand.
 EXPECTED = transition_table("""
@@ -163,7 +163,7 @@ def test_decision_without_response_is_refused(idea_with, action):
     before = _decision_snapshot(idea)
 
     for response in (None, "", "  \n\t"):
-        with pytest.raises(InvalidTransition) as raised:
+        with pytest.raises(ValidationFailed) as raised:
             states.apply_decision(idea, action, response)
         assert raised.value.field == "response"
         assert str(raised.value.message) == "Write the public response to this decision."
@@ -310,7 +310,7 @@ def test_ideas_not_accepted_have_no_pipeline(idea_with, decision):
 def test_unknown_stage_is_refused(idea_with, target):
     idea = idea_with("accepted", stage="backlog")
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         states.apply_stage(idea, target)
 
     assert str(raised.value.message) == "Unknown stage."

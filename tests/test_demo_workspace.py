@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from engage.agencies.models import Agency
+from engage.audit import ModerationAction
 from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.demo import DECISIONS, DEMO_AGENCY_SLUG, DEMO_PASSWORD, HARBOUR_IDEAS
 from engage.extensions import db
 from engage.ideas.models import Idea
-from engage.moderation.models import ModerationAction
 
 WORKSPACE = f"/agencies/{DEMO_AGENCY_SLUG}"
 SLUG = "safer-school-routes"

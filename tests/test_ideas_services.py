@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engage.challenges.models import Tag
+from engage.challenges.tags import parse_tags
 from engage.db import now_utc
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
@@ -123,12 +124,12 @@ def test_business_submits_when_the_challenge_admits_businesses(make_user, make_c
     ],
 )
 def test_parse_tags_gives_distinct_lower_case_names(text, names):
-    assert services.parse_tags(text) == names
+    assert parse_tags(text) == names
 
 
 def test_parse_tags_refuses_more_than_five():
     with pytest.raises(ValidationFailed) as raised:
-        services.parse_tags("a, b, c, d, e, f")
+        parse_tags("a, b, c, d, e, f")
 
     assert raised.value.field == "tags"
     assert str(raised.value.message) == "Use at most 5 tags."
@@ -136,7 +137,7 @@ def test_parse_tags_refuses_more_than_five():
 
 def test_parse_tags_refuses_a_tag_too_long():
     with pytest.raises(ValidationFailed) as raised:
-        services.parse_tags("short, " + "x" * 41)
+        parse_tags("short, " + "x" * 41)
 
     assert raised.value.field == "tags"
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 from tables import first_source, states_and_actions, transition_table
 
-from engage.errors import InvalidTransition
+from engage.errors import InvalidTransition, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea
@@ -27,6 +27,11 @@ NEED_REASON = ["hide", "reject", "request_changes"]
 
 def _reason_for(action: str) -> str | None:
     return "  Off topic for this challenge.  " if action in NEED_REASON else None
+
+
+def _target_for(make_idea, idea: Idea, action: str) -> Idea | None:
+    """A merge points to a published idea of the same challenge; no other action does."""
+    return make_idea(idea.challenge) if action == "merge" else None
 
 
 def _snapshot(idea: Idea) -> tuple:
@@ -62,8 +67,9 @@ def test_actions_that_need_a_reason_are_those_expected():
 def test_allowed_transition_reaches_its_target(make_idea, state, action):
     idea = make_idea(state=state)
     target = EXPECTED[state, action]
+    merged_into = _target_for(make_idea, idea, action)
 
-    result = states.apply_transition(idea, action, _reason_for(action))
+    result = states.apply_transition(idea, action, _reason_for(action), merged_into)
     db.session.commit()
 
     assert result == (state, target)
@@ -92,7 +98,7 @@ def test_transition_needing_a_reason_refuses_without_one(make_idea, action, reas
     idea = make_idea(state=source)
     before = _snapshot(idea)
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         states.apply_transition(idea, action, reason)
 
     assert raised.value.field == "reason"
@@ -123,6 +129,40 @@ def test_transition_without_reason_clears_the_previous_reason(make_idea):
     assert idea.moderation_reason is None
 
 
+def test_merge_is_refused_without_the_idea_it_points_to(make_idea):
+    idea = make_idea(state="published")
+    before = _snapshot(idea)
+
+    with pytest.raises(ValueError):
+        states.apply_transition(idea, "merge")
+
+    assert _snapshot(idea) == before
+    assert idea.merged_into_id is None
+
+
+def test_only_a_merge_points_to_another_idea(make_idea):
+    idea = make_idea(state="published")
+    other = make_idea(idea.challenge)
+    before = _snapshot(idea)
+
+    with pytest.raises(ValueError):
+        states.apply_transition(idea, "hide", "Off", merged_into=other)
+
+    assert _snapshot(idea) == before
+    assert idea.merged_into_id is None
+
+
+def test_merge_points_to_its_target(make_idea):
+    idea = make_idea(state="published")
+    target = make_idea(idea.challenge)
+
+    states.apply_transition(idea, "merge", merged_into=target)
+    db.session.commit()
+
+    db.session.expire_all()
+    assert db.session.get(Idea, idea.id).merged_into_id == target.id
+
+
 def test_unknown_action_raises_and_changes_nothing(make_idea):
     idea = make_idea(state="pending")
     before = _snapshot(idea)
@@ -136,11 +176,12 @@ def test_unknown_action_raises_and_changes_nothing(make_idea):
 @pytest.mark.parametrize(("state", "action"), ALLOWED)
 def test_challenge_idea_count_follows_each_allowed_transition(make_idea, state, action):
     idea = make_idea(state=state)
+    merged_into = _target_for(make_idea, idea, action)
     challenge = idea.challenge
     before = challenge.idea_count
     target = EXPECTED[state, action]
 
-    states.apply_transition(idea, action, _reason_for(action))
+    states.apply_transition(idea, action, _reason_for(action), merged_into)
     db.session.commit()
 
     expected = before + (target == states.PUBLISHED) - (state == states.PUBLISHED)

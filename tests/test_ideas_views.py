@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from engage.auth.models import User
+from engage.challenges.tags import resolve_tags
 from engage.extensions import db
-from engage.ideas import services
 from engage.ideas.models import Idea
 
 
@@ -246,7 +246,7 @@ def own_pending_idea(citizen, make_challenge, make_idea):
 
 def test_author_sees_the_edit_form_filled_in(client, citizen, make_idea):
     idea = make_idea(author=citizen, state="pending", title="Original")
-    idea.tags = services.resolve_tags(["parks", "water"])
+    idea.tags = resolve_tags(["parks", "water"])
     db.session.commit()
 
     response = client.get(f"/ideas/{idea.id}/edit")

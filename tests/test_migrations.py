@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select, text
 
 from engage import create_app
 from engage.extensions import db
@@ -120,3 +120,47 @@ def test_each_migration_steps_down_and_up_again(scratch_app):
             downgrade(revision="-1")
 
     assert table_names(scratch_app) <= {"alembic_version"}
+
+
+def test_rebuilding_a_table_keeps_the_rows_that_point_to_it(scratch_app):
+    """SQLite alters a table by copying and dropping it: with foreign keys on, the DROP
+    would delete the votes of every idea (ON DELETE CASCADE). Migrations turn them off."""
+    from datetime import timedelta
+
+    from engage.agencies.models import Agency
+    from engage.auth.models import User
+    from engage.challenges.models import Challenge
+    from engage.db import now_utc
+    from engage.ideas.models import Idea, Vote
+
+    now = now_utc()
+    with scratch_app.app_context():
+        upgrade(revision="0006_integrity")  # 0007 rebuilds the ideas table on SQLite
+        person = User(email="person@example.org", display_name="Person", password_hash="x")
+        challenge = Challenge(
+            agency=Agency(name="City", slug="city"),
+            title="Trees",
+            slug="trees",
+            summary="Where?",
+            opens_at=now - timedelta(days=1),
+            submissions_close_at=now + timedelta(days=1),
+            voting_closes_at=now + timedelta(days=2),
+        )
+        idea = Idea(
+            challenge=challenge,
+            author=person,
+            title="Oaks",
+            body="Oaks.",
+            moderation_state="published",
+            published_at=now,
+        )
+        db.session.add(idea)
+        db.session.flush()
+        db.session.add(Vote(voter_id=person.id, idea_id=idea.id, challenge_id=challenge.id))
+        db.session.commit()
+        db.session.remove()
+
+        upgrade()
+
+        assert db.session.scalar(select(func.count(Vote.id))) == 1
+        assert db.session.scalar(text("PRAGMA foreign_keys")) == 1  # on again afterwards

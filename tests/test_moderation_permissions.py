@@ -7,11 +7,12 @@ import pytest
 from sqlalchemy import select
 
 from engage.agencies.models import Agency, Membership
+from engage.audit import ModerationAction
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas.models import Comment, Idea
 from engage.moderation import services
-from engage.moderation.models import Flag, ModerationAction, RiskFlag
+from engage.moderation.models import Flag, RiskFlag
 
 # Each endpoint with a request that would change something if it were allowed.
 ENDPOINTS = {

@@ -6,13 +6,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from engage.audit import ModerationAction
 from engage.db import now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas.models import Comment, Idea, Vote
 from engage.moderation import services
-from engage.moderation.models import Flag, ModerationAction, RiskFlag
+from engage.moderation.models import Flag, RiskFlag
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_publish_writes_an_audit_record(moderator, agency, challenge, make_idea)
 def test_reject_requires_a_reason(moderator, challenge, make_idea, reason):
     idea = make_idea(challenge, state="pending")
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.moderate_idea(moderator, idea, "reject", reason)
     db.session.rollback()
 
@@ -173,7 +174,7 @@ def test_reject_stores_the_reason_shown_to_the_author(moderator, challenge, make
 def test_request_changes_requires_a_message(moderator, challenge, make_idea):
     idea = make_idea(challenge, state="pending")
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.moderate_idea(moderator, idea, "request_changes", " ")
     db.session.rollback()
 
@@ -212,7 +213,7 @@ def test_edit_after_requested_changes_returns_the_idea_to_the_queue(
 def test_hide_requires_a_reason(moderator, challenge, make_idea):
     idea = make_idea(challenge)
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.moderate_idea(moderator, idea, "hide")
     db.session.rollback()
 
@@ -398,7 +399,7 @@ def test_request_changes_email_links_to_the_edit_page(
 def test_refused_decision_sends_no_email(moderator, challenge, make_idea, mailbox):
     idea = make_idea(challenge, state="pending")
 
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(ValidationFailed):
         services.moderate_idea(moderator, idea, "reject", "")
     db.session.rollback()
     db.session.commit()
@@ -442,7 +443,7 @@ def test_bulk_reject_without_reason_is_refused_and_changes_nothing(
 ):
     first, second = (make_idea(challenge, state="pending") for _ in range(2))
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.bulk_moderate(moderator, agency, [first.id, second.id], "reject", "  ")
     db.session.rollback()
     db.session.commit()
@@ -1112,7 +1113,7 @@ def test_dismiss_flags_tells_the_author_their_comment_is_back(
 
 @pytest.mark.parametrize("reason", [None, "", "  "])
 def test_dismiss_flags_requires_a_reason(moderator, auto_hidden_idea, reason):
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.dismiss_flags(moderator, auto_hidden_idea, reason)
     db.session.rollback()
 
@@ -1203,7 +1204,7 @@ def test_uphold_flags_emails_the_author(moderator, auto_hidden_idea, mailbox):
 
 
 def test_uphold_flags_requires_a_reason(moderator, auto_hidden_comment):
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.uphold_flags(moderator, auto_hidden_comment, " ")
     db.session.rollback()
 
@@ -1227,7 +1228,7 @@ def test_uphold_flags_without_open_reports_is_refused(moderator, challenge, make
 def test_hide_comment_requires_a_reason(moderator, challenge, make_idea, make_user):
     comment = _comment(make_user, make_idea(challenge))
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         services.moderate_comment(moderator, comment, "hide", "")
     db.session.rollback()
 

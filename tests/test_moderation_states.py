@@ -7,7 +7,7 @@ import pytest
 from tables import first_source, states_and_actions, transition_table
 
 from engage.db import now_utc
-from engage.errors import InvalidTransition
+from engage.errors import InvalidTransition, ValidationFailed
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas import states
@@ -104,7 +104,7 @@ def test_comment_transition_needing_a_reason_refuses_without_one(make_comment, a
     comment = make_comment(first_source(EXPECTED, action))
     before = _snapshot(comment)
 
-    with pytest.raises(InvalidTransition) as raised:
+    with pytest.raises(ValidationFailed) as raised:
         states.apply_comment_transition(comment, action, reason)
 
     assert raised.value.field == "reason"
@@ -222,8 +222,9 @@ def test_new_idea_under_post_moderation_is_not_queued(make_idea):
 )
 def test_every_way_out_of_pending_leaves_the_queue(make_idea, action, reason):
     idea = make_idea(state="pending")
+    merged_into = make_idea(idea.challenge) if action == "merge" else None
 
-    states.apply_transition(idea, action, reason)
+    states.apply_transition(idea, action, reason, merged_into)
 
     assert idea.queued_at is None
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from engage.audit import ModerationAction
 from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas import services as ideas
 from engage.ideas.models import Comment, Idea, Vote
 from engage.moderation import services
-from engage.moderation.models import Flag, ModerationAction, RiskFlag
+from engage.moderation.models import Flag, RiskFlag
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import sqlite3
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from engage.api.services import create_token
 from engage.extensions import db
+from engage.tokens.services import create_token
 
 
 def closed_port() -> int:

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from engage.api.services import create_token
 from engage.config import UnsafeConfiguration, check_production_safety
 from engage.extensions import db
 from engage.http import external_url
 from engage.mail import deliver_waiting, send_to_user
+from engage.tokens.services import create_token
 
 PUBLIC_URL = "https://engage.example.org/civic"
 

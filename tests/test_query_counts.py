@@ -5,9 +5,10 @@ import itertools
 import pytest
 
 from engage.auth.models import User
+from engage.challenges.tags import resolve_tags
 from engage.db import now_utc
 from engage.extensions import db
-from engage.ideas.services import add_comment, cast_vote, resolve_tags
+from engage.ideas.services import add_comment, cast_vote
 
 MAX_QUERIES = 12
 _numbers = itertools.count(1)

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 import engage
 from engage.agencies.models import Agency
-from engage.api.models import ApiToken
 from engage.auth.models import User
 from engage.challenges.models import Challenge
 from engage.db import now_utc
@@ -20,6 +19,7 @@ from engage.extensions import db
 from engage.forms import Form
 from engage.ideas.models import Comment, Idea
 from engage.text import clean_line, clean_text
+from engage.tokens.models import ApiToken
 
 PASSWORD = "violet kettle harbour 42"
 

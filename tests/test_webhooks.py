@@ -21,9 +21,10 @@ from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas.decisions import decide_idea, move_idea_stage
 from engage.ideas.models import Idea
+from engage.ideas.serializers import emit_idea_event
 from engage.moderation.services import moderate_idea
 from engage.webhooks.models import OutboxEvent, Webhook, WebhookDelivery
-from engage.webhooks.services import MAX_ATTEMPTS, deliver_due, emit, register_webhook
+from engage.webhooks.services import MAX_ATTEMPTS, deliver_due, register_webhook
 
 IDEA_KEYS = {
     "id",
@@ -667,7 +668,7 @@ def test_delivery_log_does_not_show_another_agencys_deliveries(client, auth, wor
 
 def test_emit_outside_a_commit_is_never_delivered(world, receiver):
     hook(world, receiver.url())
-    emit("idea.updated", world.idea)
+    emit_idea_event("idea.updated", world.idea)
     db.session.rollback()
     assert deliver_due() == (0, 0)
     assert receiver.requests == []

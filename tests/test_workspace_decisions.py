@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from engage.audit import ModerationAction
 from engage.auth.models import User
 from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent
-from engage.moderation.models import ModerationAction
 
 RESPONSE = "We will plant **twenty trees** this autumn."
 

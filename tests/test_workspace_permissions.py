@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engage.agencies.models import Agency, Invitation, Membership
+from engage.audit import ModerationAction
 from engage.auth.models import User
 from engage.challenges.models import Challenge
 from engage.db import now_utc
@@ -16,7 +17,6 @@ from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent
 from engage.mail import OutboxEmail
-from engage.moderation.models import ModerationAction
 
 
 def _challenge_form(title: str) -> dict:

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import insert, select
 
-from engage.agencies.queries import RANKING_PAGE
+from engage.challenges.tags import resolve_tags
 from engage.db import now_utc
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea
-from engage.ideas.services import resolve_tags
 from engage.moderation.services import set_risk_flag
+from engage.web.workspace.queries import RANKING_PAGE
 
 RANKING = "/agencies/city/challenges/greener/ideas"
 CSV = "/agencies/city/challenges/greener/ideas.csv"

@@ -2,9 +2,8 @@
 
 from datetime import datetime
 
-from flask import g, has_app_context
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.db import TimestampMixin, UTCDateTime, now_utc
 from engage.extensions import db
@@ -44,14 +43,6 @@ class Membership(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Membership {self.user_id}@{self.agency_id} {self.role}>"
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_cached_roles(session, flush_context) -> None:
-    """permissions.agency_roles caches memberships per request: drop it when they change."""
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if has_app_context() and any(isinstance(obj, Membership) for obj in changed):
-        g.pop("agency_roles", None)
 
 
 class Invitation(db.Model):

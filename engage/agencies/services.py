@@ -14,10 +14,10 @@ from engage.agencies.permissions import can_manage_agency, is_site_admin
 from engage.auth.models import User
 from engage.auth.services import find_user_by_email, normalize_email
 from engage.auth.sessions import end_sessions
-from engage.challenges.services import slugify
 from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
+from engage.text import slugify
 
 INVITATION_SALT = "agency-invitation"
 INVITATION_MAX_AGE = 7 * 24 * 3600
@@ -44,7 +44,7 @@ def create_agency(
 ) -> Agency:
     """Create an agency and invite (or appoint) its first admin. Site admins only."""
     _require_site_admin(actor)
-    slug = slugify(slug or name)
+    slug = slugify(slug or name, fallback="agency")
     if db.session.scalar(select(Agency.id).where(Agency.slug == slug)):
         raise ValidationFailed(_l("Another agency already uses this address."), "slug")
     agency = Agency(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from flask import request
 from flask_babel import gettext as _
 
-from engage.api.problems import Problem, bad_parameter
+from engage.errors import Problem
 
 BODY_MAX = 64 * 1024  # bytes; a pipeline move with its longest note is under 10 KiB
 DEPTH_MAX = 8  # arrays and objects inside each other
@@ -168,21 +168,21 @@ def json_object(
     for field, text in _strings(data, None):
         if _UNSAFE.search(text):
             name = safe_name(field if field is not None else text)
-            raise bad_parameter(
-                name,
-                _("'%(name)s' holds a NUL character or an unpaired surrogate.", name=name),
+            raise Problem(
                 422,
+                _("'%(name)s' holds a NUL character or an unpaired surrogate.", name=name),
+                field=name,
             )
     unknown = sorted(set(data) - set(fields))
     if unknown:
         name = safe_name(unknown[0])
-        raise bad_parameter(name, _("'%(name)s' is not a field of this request.", name=name), 422)
+        raise Problem(422, _("'%(name)s' is not a field of this request.", name=name), field=name)
     result = {}
     for name, clean in fields.items():
         value = data.get(name)
         if value is None and name in required:
-            raise bad_parameter(name, _("'%(name)s' is required.", name=name), 422)
+            raise Problem(422, _("'%(name)s' is required.", name=name), field=name)
         if value is not None and not isinstance(value, str):
-            raise bad_parameter(name, _("'%(name)s' must be a string.", name=name), 422)
+            raise Problem(422, _("'%(name)s' must be a string.", name=name), field=name)
         result[name] = clean(value) if value is not None else None
     return result

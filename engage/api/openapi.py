@@ -1,10 +1,12 @@
 """The OpenAPI 3.1 description of /api/v1, kept beside the code it describes."""
 
 from engage.api.json_input import BODY_MAX, DEPTH_MAX
-from engage.api.views import LIMIT_DEFAULT, LIMIT_MAX
 from engage.http import external_url
 from engage.ideas import states
 from engage.moderation.models import RISK_KINDS
+
+# Ideas per page of the list: what the contract promises and the views enforce.
+LIMIT_DEFAULT, LIMIT_MAX = 100, 500
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 TIMESTAMP = {"type": "string", "format": "date-time"}

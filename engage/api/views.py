@@ -24,22 +24,22 @@ from sqlalchemy.orm import joinedload, selectinload
 from engage.api import serializers
 from engage.api.json_input import JsonRefused, json_object, strict_loads
 from engage.api.models import IdempotentResponse
-from engage.api.problems import Problem, bad_parameter
-from engage.api.services import TokenExpired, token_for
+from engage.api.openapi import LIMIT_DEFAULT, LIMIT_MAX, openapi_document
 from engage.challenges.models import Challenge
 from engage.db import now_utc
-from engage.errors import DomainError, InvalidTransition
+from engage.errors import Problem
 from engage.exports import csv_lines
 from engage.extensions import csrf, db, limiter
 from engage.http import external_url
 from engage.ideas import decisions, states
+from engage.ideas import serializers as idea_serializers
 from engage.ideas.models import Idea
 from engage.text import clean_line, clean_text
+from engage.tokens.services import TokenExpired, token_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-LIMIT_DEFAULT, LIMIT_MAX = 100, 500
 LIST_PARAMETERS = ("decision", "challenge", "stage", "updated_since", "cursor", "limit", "format")
 CURSOR_MAX = 200  # characters; the API's own cursors have about 60
 PIPELINE_FIELDS = {"stage": clean_line, "note": clean_text, "external_ref": clean_line}
@@ -55,8 +55,6 @@ _RFC3339 = re.compile(
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+")
 # An Idempotency-Key is a structured-field string: printable ASCII.
 _IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,200}")
-
-bp.register_error_handler(Problem, Problem.response)
 
 
 def rate_limit_key() -> str:
@@ -135,7 +133,7 @@ def encode_cursor(idea: Idea) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """The position in a cursor from encode_cursor. Raises Problem (400) for anything else."""
-    refused = bad_parameter("cursor", _("The cursor is not one this API gave out."))
+    refused = Problem(400, _("The cursor is not one this API gave out."), field="cursor")
     if len(cursor) > CURSOR_MAX or not _CURSOR.fullmatch(cursor):
         raise refused
     try:
@@ -167,16 +165,17 @@ def _utc_datetime(text: str) -> datetime | None:
 def parse_rfc3339(value: str) -> datetime:
     parsed = _utc_datetime(value)
     if parsed is None:
-        raise bad_parameter(
-            "updated_since",
+        raise Problem(
+            400,
             _("Give a date-time in RFC 3339 with a time zone, like 2026-01-31T12:00:00Z."),
+            field="updated_since",
         )
     return parsed
 
 
 def _one_of(name: str, value: str, allowed) -> str:
     if value not in allowed:
-        raise bad_parameter(name, _("Use one of: %(values)s.", values=", ".join(allowed)))
+        raise Problem(400, _("Use one of: %(values)s.", values=", ".join(allowed)), field=name)
     return value
 
 
@@ -184,7 +183,7 @@ def _idea_filters() -> dict:
     args = request.args
     for name in LIST_PARAMETERS:
         if len(args.getlist(name)) > 1:
-            raise bad_parameter(name, _("Give this parameter once."))
+            raise Problem(400, _("Give this parameter once."), field=name)
     decision = _one_of("decision", args.get("decision", states.ACCEPTED), states.DECISIONS)
     stage = args.get("stage")
     if stage is not None:
@@ -197,7 +196,9 @@ def _idea_filters() -> dict:
         and len(limit_text) <= 4
         and 1 <= int(limit_text) <= LIMIT_MAX
     ):
-        raise bad_parameter("limit", _("Use a whole number from 1 to %(max)d.", max=LIMIT_MAX))
+        raise Problem(
+            400, _("Use a whole number from 1 to %(max)d.", max=LIMIT_MAX), field="limit"
+        )
     challenge_id = None
     if "challenge" in args:
         challenge_id = db.session.scalar(
@@ -207,8 +208,8 @@ def _idea_filters() -> dict:
             )
         )
         if challenge_id is None:
-            raise bad_parameter(
-                "challenge", _("This agency has no challenge with that slug."), 422
+            raise Problem(
+                422, _("This agency has no challenge with that slug."), field="challenge"
             )
     since = parse_rfc3339(args["updated_since"]) if "updated_since" in args else None
     cursor = decode_cursor(args["cursor"]) if "cursor" in args else None
@@ -288,7 +289,7 @@ def list_ideas():
     next_url = external_url("api.list_ideas", **params)
     response = jsonify(
         {
-            "data": [serializers.idea_json(idea) for idea in rows],
+            "data": [idea_serializers.idea_json(idea) for idea in rows],
             "next": next_url,
             "next_cursor": cursor,
             "has_more": has_more,
@@ -315,7 +316,8 @@ def _stream(query, output: str) -> Response:
         mimetype = "text/csv"
     else:
         body = (
-            json.dumps(serializers.idea_json(idea), ensure_ascii=False) + "\n" for idea in ideas()
+            json.dumps(idea_serializers.idea_json(idea), ensure_ascii=False) + "\n"
+            for idea in ideas()
         )
         mimetype = "application/x-ndjson"
     return Response(stream_with_context(body), mimetype=mimetype)
@@ -324,7 +326,7 @@ def _stream(query, output: str) -> Response:
 @bp.get("/ideas/<int(max=2147483647):idea_id>")
 def get_idea(idea_id: int):
     _require_scope("ideas:read")
-    return jsonify(serializers.idea_detail_json(_agency_idea(idea_id)))
+    return jsonify(idea_serializers.idea_detail_json(_agency_idea(idea_id)))
 
 
 @bp.post("/ideas/<int(max=2147483647):idea_id>/pipeline")
@@ -332,8 +334,8 @@ def move_pipeline(idea_id: int):
     _require_scope("pipeline:write")
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise bad_parameter(
-            "Idempotency-Key", _("Use a key of 1 to 200 printable ASCII characters.")
+        raise Problem(
+            400, _("Use a key of 1 to 200 printable ASCII characters."), field="Idempotency-Key"
         )
     data = json_object(PIPELINE_FIELDS, required=("stage",))
     request_hash = hashlib.sha256(f"{idea_id}\n".encode() + request.get_data()).hexdigest()
@@ -342,16 +344,10 @@ def move_pipeline(idea_id: int):
         if stored is not None:
             return _replay(stored, request_hash)
     idea = _agency_idea(idea_id)
-    try:
-        decisions.move_idea_stage(None, idea, data["stage"], data["note"], data["external_ref"])
-    except InvalidTransition as error:
-        db.session.rollback()
-        status = 422 if data["stage"] not in states.PIPELINE_STAGES else 409
-        raise bad_parameter("stage", error.message, status) from None
-    except DomainError as error:
-        db.session.rollback()
-        raise bad_parameter(error.field or "body", error.message, 422) from None
-    body = json.dumps(serializers.idea_detail_json(idea))
+    # Refusals (an unknown stage 422, a move the stage does not allow 409) are answered
+    # by engage.errors with their class's status.
+    decisions.move_idea_stage(None, idea, data["stage"], data["note"], data["external_ref"])
+    body = json.dumps(idea_serializers.idea_detail_json(idea))
     if key is not None:
         db.session.add(
             IdempotentResponse(
@@ -376,10 +372,10 @@ def _stored_response(key: str) -> IdempotentResponse | None:
 
 def _replay(stored: IdempotentResponse, request_hash: str) -> Response:
     if stored.request_hash != request_hash:
-        raise bad_parameter(
-            "Idempotency-Key",
-            _("This Idempotency-Key was already used with another request."),
+        raise Problem(
             422,
+            _("This Idempotency-Key was already used with another request."),
+            field="Idempotency-Key",
         )
     response = Response(stored.body, status=stored.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
@@ -401,6 +397,5 @@ def list_challenges():
 
 @bp.get("/openapi.json")
 def openapi():
-    from engage.api.openapi import openapi_document
 
     return jsonify(openapi_document())

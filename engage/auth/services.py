@@ -11,6 +11,7 @@ from functools import cache
 from importlib.resources import files
 from zoneinfo import available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -287,8 +288,6 @@ def create_site_admin(email: str, password: str) -> tuple[User, bool]:
     Returns (user, created). An existing account keeps its password.
     Raises ValidationFailed for an address that is not one.
     """
-    from email_validator import EmailNotValidError, validate_email
-
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:

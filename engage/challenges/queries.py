@@ -9,7 +9,6 @@ from engage.agencies.models import Agency
 from engage.challenges import states
 from engage.challenges.models import Challenge, Tag
 from engage.extensions import db
-from engage.ideas.models import Idea
 
 # Home and list order: where someone can act now comes first.
 PHASE_ORDER = {
@@ -20,12 +19,6 @@ PHASE_ORDER = {
     states.CLOSED: 4,
 }
 LIST_LIMIT = 200
-
-IDEA_SORTS = {
-    "votes": (Idea.vote_count.desc(), Idea.id.desc()),
-    "newest": (Idea.published_at.desc(), Idea.id.desc()),
-    "discussed": (Idea.comment_count.desc(), Idea.id.desc()),
-}
 
 
 def phase_condition(phase: str, now: datetime):
@@ -84,18 +77,6 @@ def filter_choices():
         .order_by(Tag.name)
     ).all()
     return agencies, tags
-
-
-def published_ideas_page(challenge: Challenge, sort: str, page: int, per_page: int):
-    """One page of a challenge's published ideas with authors and tags loaded."""
-    return db.session.scalars(
-        select(Idea)
-        .where(Idea.challenge_id == challenge.id, Idea.moderation_state == "published")
-        .order_by(*IDEA_SORTS[sort])
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .options(selectinload(Idea.author), selectinload(Idea.tags))
-    ).all()
 
 
 def challenge_by_slug(slug: str) -> Challenge | None:

@@ -3,35 +3,24 @@
 Only the agency's admins may; every rule is checked here whoever calls.
 """
 
-import re
-import unicodedata
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engage.agencies.permissions import can_manage_agency
 from engage.challenges.models import Challenge
+from engage.challenges.tags import parse_tags, resolve_tags
 from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
-from engage.ideas.models import Idea
-from engage.ideas.services import parse_tags, resolve_tags
-from engage.text import render_written
-
-SLUG_MAX = 80
+from engage.text import render_written, slugify
 
 
 def _require_admin(actor, agency) -> None:
     if not can_manage_agency(actor, agency):
         raise NotPermitted(_l("Only the agency's admins can run its challenges."))
-
-
-def slugify(text: str) -> str:
-    """Lower-case ASCII words joined by hyphens: 'Vélo & ville' → 'velo-ville'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[: SLUG_MAX - 6].strip("-") or "challenge"
 
 
 def _unique_slug(title: str, challenge_id: int | None) -> str:
@@ -129,7 +118,10 @@ def delete_challenge(actor, challenge: Challenge) -> None:
     """Delete a challenge that has no ideas; one with ideas can only be closed."""
     _require_admin(actor, challenge.agency)
     lock(challenge)
-    if db.session.scalar(select(exists().where(Idea.challenge_id == challenge.id))):
-        raise InvalidTransition(_l("A challenge with ideas cannot be deleted. Close it instead."))
-    db.session.delete(challenge)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.delete(challenge)
+    except IntegrityError:  # its ideas still point to it
+        raise InvalidTransition(
+            _l("A challenge with ideas cannot be deleted. Close it instead.")
+        ) from None

@@ -10,15 +10,15 @@ from sqlalchemy import select
 
 from engage import mail
 from engage.agencies.permissions import can_decide_idea
+from engage.audit import record_action
 from engage.auth.models import User
 from engage.db import lock
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent, Vote
-from engage.moderation.services import record_action
+from engage.ideas.serializers import emit_idea_event
 from engage.text import render_written
-from engage.webhooks import services as webhooks
 
 RESPONSE_MAX = 5000
 NOTE_MAX = 2000
@@ -62,7 +62,7 @@ def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
         reason=idea.decision_response,
     )
     db.session.flush()
-    webhooks.emit("idea.accepted" if target == states.ACCEPTED else "idea.updated", idea)
+    emit_idea_event("idea.accepted" if target == states.ACCEPTED else "idea.updated", idea)
     for person in _people_to_tell(idea):
         mail.send_to_user(person, "idea_decided", idea=idea, is_author=person.id == idea.author_id)
     db.session.flush()
@@ -127,7 +127,7 @@ def move_idea_stage(
         reason=note or None,
     )
     db.session.flush()
-    webhooks.emit("idea.pipeline_changed", idea)
+    emit_idea_event("idea.pipeline_changed", idea)
     mail.send_to_user(idea.author, "idea_stage", idea=idea, event=event)
     db.session.flush()
     return event

@@ -29,8 +29,14 @@ EXCERPT_MAX = 240
 SUBMISSION_KEY_MAX = 64
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, values, operator: str = "IN") -> str:
+    return f"{column} {operator} ({', '.join(repr(v) for v in values)})"
+
+
+# Entered only by transitions that need a reason, which the author is shown.
+REASONED_STATES = (states.REJECTED, states.CHANGES_REQUESTED, states.HIDDEN)
+# Published, or hidden after being published: either has a first publication date.
+ONCE_PUBLIC_STATES = (states.PUBLISHED, states.HIDDEN)
 
 
 idea_tags = db.Table(
@@ -54,12 +60,38 @@ class Idea(TimestampMixin, db.Model):
             name="pipeline_stage",
         ),
         CheckConstraint("vote_count >= 0 AND comment_count >= 0", name="counters"),
+        # What the transitions of states.py guarantee, refused to every other writer too.
+        CheckConstraint(
+            f"(moderation_state = '{states.MERGED}') = (merged_into_id IS NOT NULL)",
+            name="merged_has_target",
+        ),
+        CheckConstraint(
+            f"{_in('moderation_state', REASONED_STATES, 'NOT IN')} "
+            "OR moderation_reason IS NOT NULL",
+            name="reason_required",
+        ),
+        CheckConstraint(
+            f"{_in('moderation_state', ONCE_PUBLIC_STATES, 'NOT IN')} OR published_at IS NOT NULL",
+            name="published_has_date",
+        ),
+        CheckConstraint(
+            f"decision = '{states.NO_DECISION}' "
+            "OR (decision_response IS NOT NULL AND decided_at IS NOT NULL)",
+            name="decided_has_response",
+        ),
+        CheckConstraint(
+            f"(decision = '{states.ACCEPTED}') = (pipeline_stage IS NOT NULL)",
+            name="accepted_has_stage",
+        ),
         # One index per sort order of the challenge page (published ideas only).
         Index("ix_ideas_by_votes", "challenge_id", "moderation_state", "vote_count", "id"),
         Index("ix_ideas_by_newest", "challenge_id", "moderation_state", "published_at", "id"),
         Index("ix_ideas_by_comments", "challenge_id", "moderation_state", "comment_count", "id"),
         # The export API pages through changes in (updated_at, id) order.
         Index("ix_ideas_by_update", "updated_at", "id"),
+        # Merged ideas are found from their target; SQLite's foreign-key checks use it too
+        # each time an idea row is locked or deleted.
+        Index("ix_ideas_merged_into", "merged_into_id"),
         UniqueConstraint("author_id", "submission_key"),
     )
 
@@ -170,6 +202,7 @@ class Comment(TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_comments_idea_created", "idea_id", "created_at", "id"),
         UniqueConstraint("author_id", "submission_key"),
+        CheckConstraint("NOT is_hidden OR hidden_reason IS NOT NULL", name="hidden_has_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,8 +4,9 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from engage.agencies.permissions import is_staff_of
 from engage.ideas import states
-from engage.permissions import ALLOWED, Verdict, deny, is_staff_of
+from engage.permissions import ALLOWED, Verdict, deny
 
 
 def can_view_challenge(user, challenge, now: datetime | None = None) -> bool:

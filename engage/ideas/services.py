@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engage.auth.models import User
-from engage.challenges.models import Challenge, Tag
+from engage.challenges.models import Challenge
+from engage.challenges.tags import parse_tags, resolve_tags
 from engage.db import insert_for, lock
 from engage.errors import LimitReached, NotPermitted, ValidationFailed
 from engage.extensions import db
@@ -28,46 +29,10 @@ from engage.ideas.permissions import (
 )
 from engage.text import render_written
 
-MAX_TAGS = 5
-TAG_MAX = 40
-
 
 def _require(verdict) -> None:
     if not verdict:
         raise NotPermitted(verdict.reason)
-
-
-def parse_tags(text: str | None) -> list[str]:
-    """Split comma-separated tags into distinct, lower-case names. Raises ValidationFailed."""
-    names: list[str] = []
-    for raw in (text or "").split(","):
-        name = " ".join(raw.split()).lower()
-        if name and name not in names:
-            names.append(name)
-    if len(names) > MAX_TAGS:
-        raise ValidationFailed(_l("Use at most %(count)d tags.", count=MAX_TAGS), "tags")
-    if any(len(name) > TAG_MAX for name in names):
-        raise ValidationFailed(
-            _l("Each tag can be at most %(count)d characters long.", count=TAG_MAX), "tags"
-        )
-    return names
-
-
-def resolve_tags(names: list[str]) -> list[Tag]:
-    """Return Tag rows for the names, creating the missing ones."""
-    if not names:
-        return []
-    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    for name in names:
-        if name not in found:
-            try:
-                with db.session.begin_nested():
-                    tag = Tag(name=name)
-                    db.session.add(tag)
-            except IntegrityError:  # created meanwhile by a concurrent request
-                tag = db.session.scalar(select(Tag).where(Tag.name == name))
-            found[name] = tag
-    return [found[name] for name in names]
 
 
 def _already_submitted(model, author: User, submission_key: str | None, body: str):

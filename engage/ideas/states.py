@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.sql.expression import ColumnElement
 
 from engage.db import now_utc
-from engage.errors import InvalidTransition
+from engage.errors import InvalidTransition, ValidationFailed
 
 PENDING = "pending"
 PUBLISHED = "published"
@@ -32,7 +32,8 @@ STATE_LABELS = {
 
 @dataclass(frozen=True)
 class Transition:
-    """From which states an action may start, where it leads, whether it needs a reason.
+    """From which states an action may start, where it leads, whether it needs a reason
+    (or, for a merge, the idea it points to).
 
     Who may take it is not said here: the permission predicates decide that.
     """
@@ -40,6 +41,7 @@ class Transition:
     sources: frozenset
     target: str
     needs_reason: bool = False
+    needs_target: bool = False
 
 
 TRANSITIONS = {
@@ -49,7 +51,7 @@ TRANSITIONS = {
     "resubmit": Transition(frozenset({CHANGES_REQUESTED}), PENDING),
     "hide": Transition(frozenset({PUBLISHED}), HIDDEN, needs_reason=True),
     "restore": Transition(frozenset({HIDDEN}), PUBLISHED),
-    "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED),
+    "merge": Transition(frozenset({PENDING, PUBLISHED, HIDDEN}), MERGED, needs_target=True),
     "withdraw": Transition(frozenset({PENDING, PUBLISHED, CHANGES_REQUESTED}), WITHDRAWN),
 }
 
@@ -64,12 +66,15 @@ def enter_initial_state(idea, pre_moderated: bool) -> str:
     return target
 
 
-def apply_transition(idea, action: str, reason: str | None = None) -> tuple[str, str]:
+def apply_transition(
+    idea, action: str, reason: str | None = None, merged_into=None
+) -> tuple[str, str]:
     """Move `idea` by `action`; the only code that assigns `moderation_state`.
 
-    Keeps the challenge's published-idea counter in step. Raises InvalidTransition when
-    the current state does not allow the action or a required reason is missing.
-    Returns (from_state, to_state).
+    A merge points the idea to `merged_into` (which the caller has checked); no other
+    action takes one. Keeps the challenge's published-idea counter in step. Raises
+    InvalidTransition when the current state does not allow the action, ValidationFailed
+    ("reason") when a required reason is missing. Returns (from_state, to_state).
     """
     transition = TRANSITIONS.get(action)
     if transition is None or idea.moderation_state not in transition.sources:
@@ -80,26 +85,37 @@ def apply_transition(idea, action: str, reason: str | None = None) -> tuple[str,
             )
         )
     if transition.needs_reason and not (reason or "").strip():
-        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+        raise ValidationFailed(_l("A reason is required for this decision."), "reason")
+    if transition.needs_target != (merged_into is not None):
+        raise ValueError("A merge, and only a merge, points the idea to another one.")
     source = idea.moderation_state
-    _enter_state(idea, transition.target)
     # The reason of the latest decision is what the author is shown.
-    idea.moderation_reason = reason.strip() if transition.needs_reason else None
+    reason = reason.strip() if transition.needs_reason else None
+    _enter_state(idea, transition.target, reason, merged_into)
     return source, transition.target
 
 
-def _enter_state(idea, target: str) -> None:
-    """Assign a moderation state and keep counters and dates consistent with it."""
+def _enter_state(idea, target: str, reason: str | None = None, merged_into=None) -> None:
+    """Assign a moderation state with its reason (and a merge's target), and keep
+    counters and dates consistent with it.
+
+    Everything is read before anything is assigned: a read may load, a load flushes,
+    and the database refuses a state without what goes with it (models.Idea).
+    """
     was_public = idea.moderation_state == PUBLISHED
-    idea.moderation_state = target
     is_public = target == PUBLISHED
-    if is_public and idea.published_at is None:
-        idea.published_at = now_utc()
+    first_publication = is_public and idea.published_at is None
+    challenge = idea.challenge if was_public != is_public else None
     update_queue_position(idea, waiting_for_decision=target == PENDING)
-    if was_public != is_public:
+    idea.moderation_state = target
+    idea.moderation_reason = reason
+    if merged_into is not None:
+        idea.merged_into = merged_into
+    if first_publication:
+        idea.published_at = now_utc()
+    if challenge is not None:
         # An SQL expression, not Python arithmetic, so concurrent changes add up. One
         # that is not flushed yet is built upon, so that every move in a row counts.
-        challenge = idea.challenge
         unflushed = inspect(challenge).attrs.idea_count.loaded_value
         base = unflushed if isinstance(unflushed, ColumnElement) else type(challenge).idea_count
         challenge.idea_count = base + 1 if is_public else base - 1
@@ -132,14 +148,15 @@ def comment_state(comment) -> str:
 def apply_comment_transition(comment, action: str, reason: str | None = None):
     """Hide or restore a comment; the only code that assigns `is_hidden`.
 
-    Raises InvalidTransition like apply_transition. Returns (from_state, to_state).
+    Raises InvalidTransition or ValidationFailed like apply_transition. Returns
+    (from_state, to_state).
     """
     transition = COMMENT_TRANSITIONS.get(action)
     source = comment_state(comment)
     if transition is None or source not in transition.sources:
         raise InvalidTransition(_l("This comment cannot be changed that way now."))
     if transition.needs_reason and not (reason or "").strip():
-        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+        raise ValidationFailed(_l("A reason is required for this decision."), "reason")
     comment.is_hidden = transition.target == COMMENT_HIDDEN
     comment.hidden_reason = reason.strip() if transition.needs_reason else None
     return source, transition.target
@@ -187,7 +204,8 @@ STAGE_LABELS = {
 def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
     """Shortlist, accept or decline a published idea; the only code that assigns `decision`.
 
-    Accepting puts the idea in the pipeline's first stage. Raises InvalidTransition.
+    Accepting puts the idea in the pipeline's first stage. Raises InvalidTransition,
+    or ValidationFailed ("response") without a response.
     """
     transition = DECISION_TRANSITIONS.get(action)
     if idea.moderation_state != PUBLISHED:
@@ -200,7 +218,7 @@ def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
             )
         )
     if transition.needs_reason and not (response or "").strip():
-        raise InvalidTransition(_l("Write the public response to this decision."), "response")
+        raise ValidationFailed(_l("Write the public response to this decision."), "response")
     source = idea.decision
     idea.decision = transition.target
     idea.decision_response = (response or "").strip() or None
@@ -221,9 +239,10 @@ def allowed_next_stages(idea) -> list[str]:
 
 def apply_stage(idea, stage: str) -> tuple[str | None, str]:
     """Move an accepted idea to a later pipeline stage; the only code that assigns
-    `pipeline_stage` after acceptance. Raises InvalidTransition for any other move."""
+    `pipeline_stage` after acceptance. Raises ValidationFailed for an unknown stage,
+    InvalidTransition for any other move."""
     if stage not in PIPELINE_STAGES:
-        raise InvalidTransition(_l("Unknown stage."), "stage")
+        raise ValidationFailed(_l("Unknown stage."), "stage")
     if idea.pipeline_stage is None:
         raise InvalidTransition(
             _l(

@@ -1,4 +1,4 @@
-"""The audit trail of staff actions, people's flags, and risk flags on ideas."""
+"""People's flags on ideas and comments, and risk flags on ideas."""
 
 from datetime import datetime
 
@@ -9,7 +9,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,39 +17,6 @@ from engage.extensions import db
 
 FLAG_REASONS = ("spam", "offensive", "personal_data", "off_topic", "other")
 RISK_KINDS = ("privacy", "safety", "legal", "accessibility")
-
-
-class ModerationAction(db.Model):
-    """One staff action (or automatic one, without actor): append-only."""
-
-    __tablename__ = "moderation_actions"
-    __table_args__ = (
-        Index("ix_moderation_actions_idea", "idea_id", "created_at"),
-        Index("ix_moderation_actions_comment", "comment_id", "created_at"),
-        Index("ix_moderation_actions_agency", "agency_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"))
-    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str | None] = mapped_column(String(40))
-    to_state: Mapped[str | None] = mapped_column(String(40))
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
-
-    actor = relationship("User")
-
-    def __repr__(self) -> str:
-        return f"<ModerationAction {self.action} {self.from_state}→{self.to_state}>"
-
-
-@event.listens_for(ModerationAction, "before_update")
-@event.listens_for(ModerationAction, "before_delete")
-def _refuse_rewriting_history(mapper, connection, target):
-    raise RuntimeError("Moderation actions are append-only.")
 
 
 class Flag(db.Model):

@@ -3,8 +3,9 @@ signed-in, verified people may flag what they can see."""
 
 from flask_babel import lazy_gettext as _l
 
+from engage.agencies.permissions import is_staff_of
 from engage.ideas import states
-from engage.permissions import ALLOWED, Verdict, deny, is_staff_of
+from engage.permissions import ALLOWED, Verdict, deny
 
 
 def can_moderate_agency(user, agency) -> bool:

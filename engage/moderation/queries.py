@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from engage.audit import ModerationAction
 from engage.challenges.models import Challenge
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Comment, Idea
-from engage.moderation.models import Flag, ModerationAction
+from engage.moderation.models import Flag
 
 QUEUE_KINDS = ("pending", "flagged_ideas", "flagged_comments")
 QUEUE_LIMIT = 200

@@ -14,18 +14,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from engage import mail
+from engage.agencies.permissions import is_admin_of
+from engage.audit import record_action
+from engage.challenges.models import Challenge
 from engage.db import insert_for, lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Comment, Idea, Vote
-from engage.moderation.models import FLAG_REASONS, RISK_KINDS, Flag, ModerationAction, RiskFlag
+from engage.ideas.serializers import emit_idea_event
+from engage.moderation.models import FLAG_REASONS, RISK_KINDS, Flag, RiskFlag
 from engage.moderation.permissions import (
     can_flag,
     can_moderate_comment,
     can_moderate_idea,
 )
-from engage.permissions import is_admin_of
 
 IDEA_DECISIONS = ("publish", "reject", "request_changes", "hide", "restore")
 BULK_DECISIONS = ("publish", "reject")
@@ -46,32 +49,6 @@ def _clean_reason(reason: str | None) -> str | None:
     return reason
 
 
-def record_action(
-    actor,
-    agency_id: int,
-    action: str,
-    *,
-    idea=None,
-    comment=None,
-    from_state=None,
-    to_state=None,
-    reason=None,
-) -> ModerationAction:
-    """Append one record to the audit trail (actor None for automatic actions)."""
-    record = ModerationAction(
-        agency_id=agency_id,
-        actor_id=actor.id if actor else None,
-        idea_id=idea.id if idea else None,
-        comment_id=comment.id if comment else None,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-    )
-    db.session.add(record)
-    return record
-
-
 def _resolve_open_flags(*, idea=None, comment=None) -> None:
     column = Flag.idea_id if idea is not None else Flag.comment_id
     item = idea if idea is not None else comment
@@ -89,7 +66,8 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
 
     Hiding upholds its open reports and restoring dismisses them; both close them and
     take the idea out of the queue. The author is e-mailed.
-    Raises NotPermitted, InvalidTransition (illegal move, or missing reason).
+    Raises NotPermitted, InvalidTransition (illegal move), ValidationFailed (missing or
+    too long a reason).
     """
     _require_staff(can_moderate_idea(actor, idea))
     if action not in IDEA_DECISIONS:
@@ -121,8 +99,6 @@ def bulk_moderate(actor, agency, idea_ids: list[int], action: str, reason: str |
     """
     if action not in BULK_DECISIONS:
         raise InvalidTransition(_l("Only publish and reject can be applied to a selection."))
-    from engage.challenges.models import Challenge
-
     ideas = db.session.scalars(
         select(Idea)
         .join(Challenge)
@@ -135,9 +111,8 @@ def bulk_moderate(actor, agency, idea_ids: list[int], action: str, reason: str |
             with db.session.begin_nested():
                 moderate_idea(actor, idea, action, reason)
             done += 1
-        except InvalidTransition as error:
-            if error.field == "reason":
-                raise
+        except InvalidTransition:  # in another state by now: skipped
+            pass
     return done, len(set(idea_ids)) - done
 
 
@@ -156,8 +131,7 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
         lock(idea)
     if not target.is_published:
         raise ValidationFailed(_l("Ideas can only be merged into a published idea."), "target_id")
-    source, to_state = states.apply_transition(duplicate, "merge")
-    duplicate.merged_into = target
+    source, to_state = states.apply_transition(duplicate, "merge", merged_into=target)
     _move_votes(duplicate, target)
     _resolve_open_flags(idea=duplicate)
     states.update_queue_position(duplicate)
@@ -207,9 +181,7 @@ def _move_votes(duplicate: Idea, target: Idea) -> None:
 def _tell_agency_systems(idea: Idea) -> None:
     """Ideas the agency has decided on live in its systems too: send them the change."""
     if idea.decision != states.NO_DECISION:
-        from engage.webhooks.services import emit
-
-        emit("idea.updated", idea)
+        emit_idea_event("idea.updated", idea)
 
 
 def moderate_comment(actor, comment: Comment, action: str, reason: str | None = None) -> None:
@@ -318,7 +290,7 @@ def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, s
     _require_staff(can_moderate_idea(actor, idea))
     reason = _clean_reason(reason)
     if not reason:
-        raise InvalidTransition(_l("A reason is required for this decision."), "reason")
+        raise ValidationFailed(_l("A reason is required for this decision."), "reason")
     lock(item)
     if not item.open_flag_count:
         raise InvalidTransition(_l("There are no open reports to decide on."))
@@ -328,7 +300,8 @@ def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, s
 def dismiss_flags(actor, item, reason: str | None) -> None:
     """Close an item's open reports as unfounded; content hidden by them comes back.
 
-    The author is e-mailed. Raises NotPermitted, InvalidTransition.
+    The author is e-mailed. Raises NotPermitted, ValidationFailed (no reason),
+    InvalidTransition (no open reports).
     """
     is_idea, idea, reason = _decision_on_reports(actor, item, reason)
     if is_idea:
@@ -366,7 +339,8 @@ def dismiss_flags(actor, item, reason: str | None) -> None:
 def uphold_flags(actor, item, reason: str | None) -> None:
     """Agree with an item's open reports: it is hidden (or stays hidden) and they close.
 
-    The author is e-mailed. Raises NotPermitted, InvalidTransition.
+    The author is e-mailed. Raises NotPermitted, ValidationFailed (no reason),
+    InvalidTransition (no open reports).
     """
     is_idea, idea, reason = _decision_on_reports(actor, item, reason)
     visible = item.moderation_state == states.PUBLISHED if is_idea else not item.is_hidden

@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engage.agencies.models import Agency
 from engage.agencies.permissions import can_manage_agency
-from engage.db import now_utc
+from engage.db import now_utc, rfc3339
 from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
+from engage.mail import deliver_waiting
 from engage.webhooks import delivery
 from engage.webhooks.models import OutboxEvent, Webhook, WebhookDelivery
 
@@ -65,28 +67,24 @@ def register_webhook(actor, agency, url: str) -> Webhook:
 
 
 def remove_webhook(actor, webhook: Webhook) -> None:
-    from engage.agencies.models import Agency
-
+    """Remove the endpoint; its deliveries go with it (ON DELETE CASCADE)."""
     _require_admin(actor, db.session.get(Agency, webhook.agency_id))
-    # Its pending deliveries go with it: SQLite does not enforce ON DELETE CASCADE.
-    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id))
     db.session.delete(webhook)
     db.session.flush()
 
 
-def emit(event_type: str, idea) -> OutboxEvent:
-    """Write an event about an idea in the current transaction (it leaves after commit)."""
-    from engage.api.serializers import idea_json, rfc3339
-
+def emit(agency_id: int, event_type: str, data: dict) -> OutboxEvent:
+    """Write an agency's event with its data in the current transaction (it leaves
+    after commit)."""
     created_at = now_utc()
     payload = {
         "id": str(uuid.uuid4()),
         "type": event_type,
         "created_at": rfc3339(created_at),
-        "data": idea_json(idea),
+        "data": data,
     }
     event = OutboxEvent(
-        agency_id=idea.challenge.agency_id,
+        agency_id=agency_id,
         event_type=event_type,
         payload=json.dumps(payload, separators=(",", ":")),
         created_at=created_at,
@@ -262,7 +260,6 @@ def run_worker(once: bool = False, interval: float = 2.0) -> None:
 
     E-mails never wait for webhook receivers: they go out while the receivers answer.
     """
-    from engage.mail import deliver_waiting
 
     with ThreadPoolExecutor(PARALLEL_RECEIVERS, thread_name_prefix="webhook") as pool:
         while True:
@@ -279,6 +276,12 @@ def run_worker(once: bool = False, interval: float = 2.0) -> None:
             time.sleep(interval)
 
 
+def agency_webhooks(agency_id: int) -> list[Webhook]:
+    return db.session.scalars(
+        select(Webhook).where(Webhook.agency_id == agency_id).order_by(Webhook.id)
+    ).all()
+
+
 def recent_deliveries(agency_id: int, limit: int = 50):
     return db.session.scalars(
         select(WebhookDelivery)
@@ -292,7 +295,6 @@ def recent_deliveries(agency_id: int, limit: int = 50):
 def given_up_deliveries(limit: int = 100) -> list:
     """The deliveries given up on after MAX_ATTEMPTS, the latest first, as (delivery,
     agency name) pairs."""
-    from engage.agencies.models import Agency
 
     return db.session.execute(
         select(WebhookDelivery, Agency.name)

@@ -11,9 +11,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from engage.auth import services, sessions
 from engage.auth.forms import (
@@ -79,8 +81,6 @@ def register():
 
 
 def _current_locale() -> str | None:
-    from flask_babel import get_locale
-
     locale = get_locale()
     return str(locale) if locale and str(locale) in current_app.config["LANGUAGES"] else None
 
@@ -124,7 +124,7 @@ def login():
             user = services.authenticate(form.email.data, form.password.data)
         except NotPermitted as error:
             flash(str(error.message), "error")
-            return render_template("auth/login.html", form=form), 403
+            return render_template("auth/login.html", form=form), error.status
         if user is None:
             mark_failed_sign_in()
             flash(_("That e-mail address and password do not match an account."), "error")
@@ -227,8 +227,6 @@ def profile():
 
 
 def _my_ideas():
-    from sqlalchemy.orm import selectinload
-
     return db.session.scalars(
         select(Idea)
         .where(Idea.author_id == current_user.id)

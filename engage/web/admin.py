@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from engage import mail
 from engage.agencies import services
-from engage.agencies.forms import AgencyForm
 from engage.agencies.models import Agency, Membership
 from engage.agencies.permissions import is_site_admin
 from engage.auth.guards import fresh_sign_in_required
@@ -19,6 +18,7 @@ from engage.auth.models import User
 from engage.errors import DomainError
 from engage.extensions import db
 from engage.forms import ActionForm, render_form
+from engage.web.workspace.forms import AgencyForm
 from engage.webhooks import services as webhook_services
 
 bp = Blueprint("site_admin", __name__, url_prefix="/admin")

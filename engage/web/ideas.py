@@ -159,9 +159,8 @@ def _act(idea_id: int, action, success_message: str, noop_message: str | None = 
         abort(400)
     try:
         changed = action(current_user, idea, now=_now())
-    except NotPermitted as error:
-        db.session.rollback()
-        abort(403, description=error.message)
+    except NotPermitted:
+        raise  # the error page, with NotPermitted's status
     except DomainError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -216,9 +215,8 @@ def comment(idea_id: int):
                 now=_now(),
                 submission_key=form.submission_key.data,
             )
-        except NotPermitted as error:
-            db.session.rollback()
-            abort(403, description=error.message)
+        except NotPermitted:
+            raise  # the error page, with NotPermitted's status
         except DomainError as error:
             return render_form("ideas/show.html", form, error, **_idea_page(idea, form))
         db.session.commit()

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from engage.agencies.models import Agency
+from engage.agencies.permissions import agency_roles, is_admin_of
 from engage.db import now_utc
-from engage.errors import DomainError, NotPermitted, ValidationFailed
+from engage.errors import DomainError, ValidationFailed
 from engage.extensions import db
 from engage.forms import render_form
 from engage.http import choice_arg, safe_next
@@ -38,7 +39,6 @@ from engage.moderation.permissions import (
     can_moderate_comment,
     can_moderate_idea,
 )
-from engage.permissions import agency_roles, is_admin_of
 from engage.quotas import report_quota
 
 bp = Blueprint("moderation", __name__)
@@ -165,10 +165,7 @@ def set_target(slug: str):
     agency = _agency_for_staff(slug)
     form = TargetForm()
     if form.validate():
-        try:
-            services.set_moderation_target(current_user, agency, form.hours.data)
-        except NotPermitted as error:
-            abort(403, description=error.message)
+        services.set_moderation_target(current_user, agency, form.hours.data)
         db.session.commit()
         flash(_("The moderation target is saved."), "success")
     else:

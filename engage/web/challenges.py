@@ -8,6 +8,7 @@ from flask_login import current_user
 from engage.challenges import queries, states
 from engage.db import now_utc
 from engage.http import cached_for_visitors, choice_arg, page_arg
+from engage.ideas import queries as idea_queries
 from engage.ideas.permissions import can_view_challenge
 from engage.ideas.services import voted_idea_ids
 
@@ -53,9 +54,9 @@ def show(slug: str):
         abort(404)
     per_page = current_app.config["IDEAS_PER_PAGE"]
     pages = max(1, math.ceil(challenge.idea_count / per_page))
-    sort = choice_arg("sort", queries.IDEA_SORTS, "votes")
+    sort = choice_arg("sort", idea_queries.IDEA_SORTS, "votes")
     page = page_arg(last=pages)
-    ideas = queries.published_ideas_page(challenge, sort, page, per_page)
+    ideas = idea_queries.published_ideas_page(challenge, sort, page, per_page)
     return render_template(
         "challenges/show.html",
         challenge=challenge,
@@ -63,7 +64,7 @@ def show(slug: str):
         ideas=ideas,
         voted=voted_idea_ids(current_user, [idea.id for idea in ideas]),
         sort=sort,
-        sorts=queries.IDEA_SORTS,
+        sorts=idea_queries.IDEA_SORTS,
         page=page,
         pages=pages,
     )

@@ -6,13 +6,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from engage.agencies.permissions import can_manage_agency
-from engage.api.models import SCOPES, ApiToken, hash_token, new_token_value
 from engage.db import now_utc
 from engage.errors import DomainError, InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
+from engage.tokens.models import SCOPES, ApiToken, hash_token, new_token_value
 
 NAME_MAX = 80
 EXPIRY_DAYS_MAX = 3650
+# A token's last use is shown to the minute; recording it more often is only writes.
+USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 class TokenExpired(DomainError):
@@ -74,7 +76,8 @@ def revoke_token(actor, token: ApiToken) -> None:
 
 
 def token_for(value: str, now: datetime | None = None) -> ApiToken | None:
-    """The usable token with this value, or None (unknown or revoked). Marks its last use.
+    """The usable token with this value, or None (unknown or revoked). Marks its last use,
+    at most once every USE_RECORD_INTERVAL, so that most reads write nothing.
 
     Raises TokenExpired for a token past its expiry: only whoever holds its value learns
     that, and the expired token's last use is left as it was.
@@ -91,11 +94,21 @@ def token_for(value: str, now: datetime | None = None) -> ApiToken | None:
         return None
     if token.is_expired(now):
         raise TokenExpired(_l("This token has expired. An agency admin can create a new one."))
-    # A plain UPDATE: concurrent requests of one token must not conflict.
-    db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == token.id)
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    if token.last_used_at is None or now - token.last_used_at >= USE_RECORD_INTERVAL:
+        # A plain UPDATE: concurrent requests of one token must not conflict.
+        db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return token
+
+
+def agency_tokens(agency_id: int) -> list[ApiToken]:
+    """The agency's tokens, usable ones first, newest first."""
+    return db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.agency_id == agency_id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()

@@ -1,0 +1,1 @@
+"""API tokens: an agency's systems reach the export API with them."""
