@@ -1,8 +1,8 @@
-"""The Verdict that every can_* predicate returns, and require() for views."""
+"""The Verdict that every can_* predicate returns, and require() that enforces one."""
 
 from dataclasses import dataclass
 
-from flask import abort
+from engage.errors import ERROR_DETAILS, NotPermitted
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ def deny(reason) -> Verdict:
 
 
 def require(verdict) -> None:
-    """Abort with 403 and the verdict's reason unless it allows."""
+    """Raise NotPermitted with the verdict's reason unless it allows: a 403 page or
+    problem+json in a view (engage.errors), a refusal the caller can catch elsewhere."""
     if not verdict:
-        abort(403, description=getattr(verdict, "reason", None) or None)
+        raise NotPermitted(getattr(verdict, "reason", None) or ERROR_DETAILS[403])

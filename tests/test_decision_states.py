@@ -5,11 +5,14 @@ import pytest
 from sqlalchemy import select
 from tables import states_and_actions, transition_table
 
+from engage.agencies.models import Membership
 from engage.audit import ModerationAction
-from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
+from engage.db import now_utc
+from engage.errors import InvalidTransition, ValidationFailed
 from engage.extensions import db
 from engage.ideas import decisions, states
 from engage.ideas.models import Idea, PipelineEvent
+from engage.ideas.permissions import can_decide_idea
 
 # What each decision leads to from each earlier one ("-": refused), written out by hand.
 EXPECTED = transition_table("""
@@ -220,18 +223,30 @@ def test_decide_idea_without_accepting_starts_no_pipeline(idea_with, admin, acti
     )
 
 
-def test_decide_idea_refuses_a_moderator_of_the_agency(idea_with, make_user, challenge):
-    moderator = make_user()
-    from engage.agencies.models import Membership
-
-    db.session.add(
-        Membership(agency_id=challenge.agency_id, user_id=moderator.id, role="moderator")
+def test_only_the_agencys_admins_may_decide(idea_with, make_user, challenge):
+    # Who may decide is the predicate's to say (the workspace checks it before calling
+    # decide_idea; tests/test_workspace_permissions.py walks every role through it).
+    moderator, admin = make_user(), make_user()
+    db.session.add_all(
+        [
+            Membership(agency_id=challenge.agency_id, user_id=moderator.id, role="moderator"),
+            Membership(agency_id=challenge.agency_id, user_id=admin.id, role="admin"),
+        ]
     )
     db.session.commit()
     idea = idea_with("none")
 
-    with pytest.raises(NotPermitted):
-        decisions.decide_idea(moderator, idea, "accept", RESPONSE)
+    assert not can_decide_idea(moderator, idea)
+    assert can_decide_idea(admin, idea)
+
+
+def test_decide_idea_refuses_a_closed_challenge_whoever_calls(idea_with, challenge, make_user):
+    challenge.closed_at = now_utc()
+    db.session.commit()
+    idea = idea_with("none")
+
+    with pytest.raises(InvalidTransition, match="This challenge is closed"):
+        decisions.decide_idea(make_user(), idea, "accept", RESPONSE)
 
     db.session.rollback()
     assert _stored(idea).decision == "none"

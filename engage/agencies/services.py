@@ -1,6 +1,8 @@
 """Agencies and their teams: create agencies, invite people, change roles, suspend accounts.
 
-Services flush, never commit; e-mails leave after the caller commits.
+Who may (site admins, the agency's admins) is the caller's to check with
+agencies.permissions; these functions keep the rules of the team itself. Services
+flush, never commit; e-mails leave after the caller commits.
 """
 
 from flask import current_app
@@ -10,7 +12,6 @@ from sqlalchemy import select
 
 from engage import mail
 from engage.agencies.models import MEMBER_ROLES, Agency, Invitation, Membership
-from engage.agencies.permissions import can_manage_agency, is_site_admin
 from engage.auth.models import User
 from engage.auth.services import find_user_by_email, normalize_email
 from engage.auth.sessions import end_sessions
@@ -23,16 +24,6 @@ INVITATION_SALT = "agency-invitation"
 INVITATION_MAX_AGE = 7 * 24 * 3600
 
 
-def _require_admin(actor, agency) -> None:
-    if not can_manage_agency(actor, agency):
-        raise NotPermitted(_l("Only the agency's admins can manage its team."))
-
-
-def _require_site_admin(actor) -> None:
-    if not is_site_admin(actor):
-        raise NotPermitted(_l("Only site admins can do this."))
-
-
 def create_agency(
     actor,
     *,
@@ -42,8 +33,7 @@ def create_agency(
     website: str | None = None,
     first_admin_email: str,
 ) -> Agency:
-    """Create an agency and invite (or appoint) its first admin. Site admins only."""
-    _require_site_admin(actor)
+    """Create an agency and invite (or appoint) its first admin."""
     slug = slugify(slug or name, fallback="agency")
     if db.session.scalar(select(Agency.id).where(Agency.slug == slug)):
         raise ValidationFailed(_l("Another agency already uses this address."), "slug")
@@ -62,10 +52,8 @@ def create_agency(
 def invite_member(actor, agency: Agency, email: str, role: str) -> Invitation:
     """E-mail a signed link that adds the person to the team once they accept.
 
-    Raises NotPermitted, ValidationFailed (unknown role, already a member).
+    Raises ValidationFailed (unknown role, already a member).
     """
-    if not is_site_admin(actor):
-        _require_admin(actor, agency)
     if role not in MEMBER_ROLES:
         raise ValidationFailed(_l("Choose admin or moderator."), "role")
     email = normalize_email(email)
@@ -135,7 +123,6 @@ def accept_invitation(user, invitation: Invitation) -> Membership:
 
 
 def revoke_invitation(actor, invitation: Invitation) -> None:
-    _require_admin(actor, invitation.agency)
     if not invitation.is_open:
         raise InvalidTransition(_l("This invitation is no longer open."))
     invitation.revoked_at = now_utc()
@@ -162,7 +149,6 @@ def _admin_count(agency: Agency) -> int:
 
 def change_role(actor, membership: Membership, role: str) -> None:
     """Make a member admin or moderator; the team always keeps one admin."""
-    _require_admin(actor, membership.agency)
     if role not in MEMBER_ROLES:
         raise ValidationFailed(_l("Choose admin or moderator."), "role")
     if membership.role == "admin" and role != "admin" and _admin_count(membership.agency) <= 1:
@@ -175,7 +161,6 @@ def change_role(actor, membership: Membership, role: str) -> None:
 
 def remove_member(actor, membership: Membership) -> None:
     """Take someone off the team; the last admin cannot be removed."""
-    _require_admin(actor, membership.agency)
     if membership.role == "admin" and _admin_count(membership.agency) <= 1:
         raise InvalidTransition(
             _l("The team needs at least one admin. Appoint another admin first.")
@@ -185,8 +170,7 @@ def remove_member(actor, membership: Membership) -> None:
 
 
 def suspend_user(actor, user: User) -> None:
-    """Stop an account from signing in; its content stays. Site admins only."""
-    _require_site_admin(actor)
+    """Stop an account from signing in; its content stays."""
     if user.id == actor.id:
         raise InvalidTransition(_l("You cannot suspend your own account."))
     if user.suspended_at is not None:
@@ -196,7 +180,6 @@ def suspend_user(actor, user: User) -> None:
 
 
 def restore_user(actor, user: User) -> None:
-    _require_site_admin(actor)
     if user.suspended_at is None:
         raise InvalidTransition(_l("This account is not suspended."))
     user.suspended_at = None

@@ -1,6 +1,7 @@
 """Running challenges: create, edit, publish, close and delete them.
 
-Only the agency's admins may; every rule is checked here whoever calls.
+Who may (the agency's admins) is the caller's to check, with agencies.permissions;
+every rule of the challenge itself is checked here whoever calls.
 """
 
 from datetime import datetime
@@ -9,18 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engage.agencies.permissions import can_manage_agency
 from engage.challenges.models import Challenge
 from engage.challenges.tags import parse_tags, resolve_tags
 from engage.db import lock, now_utc
 from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.text import render_written, slugify
-
-
-def _require_admin(actor, agency) -> None:
-    if not can_manage_agency(actor, agency):
-        raise NotPermitted(_l("Only the agency's admins can run its challenges."))
 
 
 def _unique_slug(title: str, challenge_id: int | None) -> str:
@@ -61,8 +56,8 @@ def save_challenge(
     vote_limit: int | None,
     allow_business: bool,
 ) -> Challenge:
-    """Create a draft challenge, or change one. Raises NotPermitted, ValidationFailed."""
-    _require_admin(actor, agency)
+    """Create a draft challenge, or change one. Raises NotPermitted (another agency's
+    challenge), ValidationFailed."""
     if challenge is not None and challenge.agency_id != agency.id:
         raise NotPermitted(_l("This challenge belongs to another agency."))
     _check_timeline(opens_at, submissions_close_at, voting_closes_at)
@@ -94,7 +89,6 @@ def save_challenge(
 
 def publish_challenge(actor, challenge: Challenge) -> None:
     """Make a draft public; it opens for ideas at its `opens_at`."""
-    _require_admin(actor, challenge.agency)
     lock(challenge)
     if challenge.published_at is not None:
         raise InvalidTransition(_l("This challenge is already published."))
@@ -104,7 +98,6 @@ def publish_challenge(actor, challenge: Challenge) -> None:
 
 def close_challenge(actor, challenge: Challenge) -> None:
     """End a published challenge now: no more ideas, votes or comments."""
-    _require_admin(actor, challenge.agency)
     lock(challenge)
     if challenge.published_at is None:
         raise InvalidTransition(_l("A draft cannot be closed; delete it instead."))
@@ -116,7 +109,6 @@ def close_challenge(actor, challenge: Challenge) -> None:
 
 def delete_challenge(actor, challenge: Challenge) -> None:
     """Delete a challenge that has no ideas; one with ideas can only be closed."""
-    _require_admin(actor, challenge.agency)
     lock(challenge)
     try:
         with db.session.begin_nested():

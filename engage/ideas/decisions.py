@@ -9,14 +9,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from engage import mail
-from engage.agencies.permissions import can_decide_idea
 from engage.audit import record_action
 from engage.auth.models import User
 from engage.db import lock
-from engage.errors import NotPermitted, ValidationFailed
+from engage.errors import InvalidTransition, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Idea, PipelineEvent, Vote
+from engage.ideas.permissions import DECISIONS_CLOSED
 from engage.ideas.serializers import emit_idea_event
 from engage.text import render_written
 
@@ -25,18 +25,16 @@ NOTE_MAX = 2000
 EXTERNAL_REF_MAX = 120
 
 
-def _require(verdict) -> None:
-    if not verdict:
-        raise NotPermitted(verdict.reason)
-
-
 def decide_idea(actor, idea: Idea, action: str, response: str) -> None:
     """Shortlist, accept or decline a published idea with a public response.
 
     The author and the voters who asked for it are e-mailed; accepting puts the idea
-    in the backlog. Raises NotPermitted, InvalidTransition, ValidationFailed.
+    in the backlog. Who may (the agency's admins: ideas.permissions.can_decide_idea) is
+    the caller's to check; the challenge's phase is checked here. Raises
+    InvalidTransition, ValidationFailed.
     """
-    _require(can_decide_idea(actor, idea))
+    if not idea.challenge.rules().decide:
+        raise InvalidTransition(DECISIONS_CLOSED)
     if len(response or "") > RESPONSE_MAX:
         raise ValidationFailed(_l("Use at most %(max)d characters.", max=RESPONSE_MAX), "response")
     response_html = render_written(response, "response") if response else ""

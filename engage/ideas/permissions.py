@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from engage.agencies.permissions import is_staff_of
+from engage.agencies.permissions import is_admin_of, is_staff_of
 from engage.ideas import states
 from engage.permissions import ALLOWED, Verdict, deny
 
@@ -83,4 +83,17 @@ def can_withdraw_idea(user, idea, now: datetime | None = None) -> Verdict:
         return deny(_l("Only the author can withdraw this idea."))
     if idea.moderation_state not in states.TRANSITIONS["withdraw"].sources:
         return deny(_l("This idea can no longer be withdrawn."))
+    return ALLOWED
+
+
+DECISIONS_CLOSED = _l("This challenge is closed: decisions on its ideas can no longer be taken.")
+
+
+def can_decide_idea(user, idea, now: datetime | None = None) -> Verdict:
+    """Shortlist, accept or decline: the agency's admins, while the challenge's phase
+    allows decisions (its `decide` rule: not once it is closed)."""
+    if not is_admin_of(user, idea.challenge.agency_id):
+        return deny(_l("Only the agency's admins can decide on its ideas."))
+    if not idea.challenge.rules(now).decide:
+        return deny(DECISIONS_CLOSED)
     return ALLOWED

@@ -1,7 +1,9 @@
 """Use cases of citizen participation: submit, edit and withdraw ideas, vote, comment.
 
-Each service checks the same predicate the views show, changes the models, keeps the
-stored counters in the same transaction, and flushes; the caller commits. A change of
+The person acting is a party to each action, so each service checks that they may
+take part in it now (the same predicate the views show: the phase, the idea's state,
+their account), whoever calls; it changes the models, keeps the stored counters in the
+same transaction, and flushes; the caller commits. A change of
 an existing idea locks its row first, so simultaneous requests take turns; a form sent
 twice with the same submission key creates one idea or comment.
 """
@@ -16,7 +18,7 @@ from engage.auth.models import User
 from engage.challenges.models import Challenge
 from engage.challenges.tags import parse_tags, resolve_tags
 from engage.db import insert_for, lock
-from engage.errors import LimitReached, NotPermitted, ValidationFailed
+from engage.errors import LimitReached, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
 from engage.ideas.models import Comment, Idea, Vote
@@ -27,12 +29,8 @@ from engage.ideas.permissions import (
     can_vote_idea,
     can_withdraw_idea,
 )
+from engage.permissions import require
 from engage.text import render_written
-
-
-def _require(verdict) -> None:
-    if not verdict:
-        raise NotPermitted(verdict.reason)
 
 
 def _already_submitted(model, author: User, submission_key: str | None, body: str):
@@ -87,7 +85,7 @@ def submit_idea(
     Raises NotPermitted outside the open phase or for someone who may not take part,
     ValidationFailed for bad tags or a text over the rendering limits.
     """
-    _require(can_submit_idea(author, challenge, now))
+    require(can_submit_idea(author, challenge, now))
     existing = _already_submitted(Idea, author, submission_key, body)
     if existing is not None:
         return existing
@@ -119,7 +117,7 @@ def edit_idea(
 ) -> None:
     """Change an idea's text; an idea sent back for changes returns to the queue."""
     lock(idea)
-    _require(can_edit_idea(author, idea, now))
+    require(can_edit_idea(author, idea, now))
     idea.title = title.strip()
     idea.set_body(body, render_written(body, "body"))
     idea.location = (location or "").strip() or None
@@ -132,7 +130,7 @@ def edit_idea(
 def withdraw_idea(author: User, idea: Idea, now: datetime | None = None) -> None:
     """Take an idea back; it leaves public lists but keeps its history."""
     lock(idea)
-    _require(can_withdraw_idea(author, idea, now))
+    require(can_withdraw_idea(author, idea, now))
     states.apply_transition(idea, "withdraw")
     db.session.flush()
 
@@ -146,7 +144,7 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     pass the check. Raises NotPermitted or LimitReached.
     """
     lock(idea)
-    _require(can_vote_idea(voter, idea, now))
+    require(can_vote_idea(voter, idea, now))
     challenge = idea.challenge
     if challenge.vote_limit is not None:
         db.session.execute(select(User.id).where(User.id == voter.id).with_for_update())
@@ -189,7 +187,7 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
 def withdraw_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     """Take the voter's vote back; return False if there was none."""
     lock(idea)
-    _require(can_vote_idea(voter, idea, now))
+    require(can_vote_idea(voter, idea, now))
     deleted = db.session.execute(
         delete(Vote).where(Vote.idea_id == idea.id, Vote.voter_id == voter.id)
     ).rowcount
@@ -211,7 +209,7 @@ def add_comment(
     A form sent again with the same `submission_key` returns the comment it created.
     Raises NotPermitted, ValidationFailed (a text over the rendering limits).
     """
-    _require(can_comment_idea(author, idea, now))
+    require(can_comment_idea(author, idea, now))
     body = body.strip()
     existing = _already_submitted(Comment, author, submission_key, body)
     if existing is not None:

@@ -1,14 +1,16 @@
 """Workspace pages for the agency's answer to an idea: the decision and the pipeline."""
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.agencies.permissions import can_decide_idea, can_manage_agency
-from engage.errors import DomainError, NotPermitted
+from engage.agencies.permissions import can_manage_agency
+from engage.errors import DomainError
 from engage.extensions import db
 from engage.forms import choices, render_form
 from engage.ideas import decisions, states
+from engage.ideas.permissions import can_decide_idea
+from engage.permissions import require
 from engage.web.workspace.base import IDEA_ID, agency_for_admin, agency_for_staff, bp, idea_of
 from engage.web.workspace.forms import DecisionForm, StageForm
 
@@ -42,14 +44,10 @@ def decision(slug: str, idea_id: int):
     form = DecisionForm()
     if not form.is_submitted():
         return _decision_page(agency, idea, form)
-    verdict = can_decide_idea(current_user, idea)
-    if not verdict:
-        abort(403, description=verdict.reason)
+    require(can_decide_idea(current_user, idea))
     if form.validate():
         try:
             decisions.decide_idea(current_user, idea, form.action.data, form.response.data)
-        except NotPermitted:
-            raise  # the error page, with NotPermitted's status
         except DomainError as error:
             return _decision_page(agency, idea, form, error=error)
         db.session.commit()
