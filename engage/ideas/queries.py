@@ -24,3 +24,14 @@ def published_ideas_page(challenge: Challenge, sort: str, page: int, per_page: i
         .offset((page - 1) * per_page)
         .options(selectinload(Idea.author), selectinload(Idea.tags))
     ).all()
+
+
+def ideas_by_author(author_id: int, limit: int = 100) -> list[Idea]:
+    """The author's latest ideas in every state, with their challenges."""
+    return db.session.scalars(
+        select(Idea)
+        .where(Idea.author_id == author_id)
+        .options(selectinload(Idea.challenge))
+        .order_by(Idea.created_at.desc(), Idea.id.desc())
+        .limit(limit)
+    ).all()

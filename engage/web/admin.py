@@ -7,14 +7,14 @@ Everyone but site admins gets 404.
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
 from engage import mail
+from engage.agencies import queries as agency_queries
 from engage.agencies import services
-from engage.agencies.models import Agency, Membership
 from engage.agencies.permissions import is_site_admin
 from engage.auth.guards import fresh_sign_in_required
 from engage.auth.models import User
+from engage.auth.queries import users_by_email_prefix
 from engage.errors import DomainError
 from engage.extensions import db
 from engage.forms import ActionForm, render_form
@@ -58,13 +58,9 @@ def agencies():
 
 
 def _agencies_page(form, error=None):
-    members = (
-        select(func.count(Membership.id))
-        .where(Membership.agency_id == Agency.id)
-        .scalar_subquery()
+    return render_form(
+        "admin/agencies.html", form, error, agencies=agency_queries.agencies_with_team_sizes()
     )
-    rows = db.session.execute(select(Agency, members).order_by(Agency.name)).all()
-    return render_form("admin/agencies.html", form, error, agencies=rows)
 
 
 @bp.route("/users")
@@ -72,12 +68,7 @@ def users():
     query_text = request.args.get("q", "").strip()[:254].lower()
     people = []
     if query_text:
-        people = db.session.scalars(
-            select(User)
-            .where(User.email.startswith(query_text, autoescape=True))
-            .order_by(User.email)
-            .limit(USERS_SHOWN)
-        ).all()
+        people = users_by_email_prefix(query_text, USERS_SHOWN)
     return render_template("admin/users.html", people=people, query_text=query_text)
 
 

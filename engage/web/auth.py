@@ -14,8 +14,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from engage.auth import services, sessions
 from engage.auth.forms import (
@@ -38,7 +36,7 @@ from engage.errors import NotPermitted, ValidationFailed
 from engage.extensions import db
 from engage.forms import ActionForm, render_form
 from engage.http import safe_next
-from engage.ideas.models import Idea
+from engage.ideas.queries import ideas_by_author
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
@@ -218,22 +216,14 @@ def profile():
                 email_on_decisions=form.email_on_decisions.data,
             )
         except ValidationFailed as error:
-            return render_form("auth/profile.html", form, error, ideas=_my_ideas())
+            return render_form(
+                "auth/profile.html", form, error, ideas=ideas_by_author(current_user.id)
+            )
         db.session.commit()
         session.pop("locale", None)  # the profile's language takes over at once
         flash(_("Your profile has been saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_form("auth/profile.html", form, ideas=_my_ideas())
-
-
-def _my_ideas():
-    return db.session.scalars(
-        select(Idea)
-        .where(Idea.author_id == current_user.id)
-        .options(selectinload(Idea.challenge))
-        .order_by(Idea.created_at.desc(), Idea.id.desc())
-        .limit(100)
-    ).all()
+    return render_form("auth/profile.html", form, ideas=ideas_by_author(current_user.id))
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -3,10 +3,8 @@
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from engage.agencies import services
+from engage.agencies import queries, services
 from engage.agencies.models import Invitation, Membership
 from engage.agencies.permissions import can_manage_agency
 from engage.auth.guards import fresh_sign_in_required
@@ -45,28 +43,13 @@ def team(slug: str):
 
 
 def _team_page(agency, form, error=None):
-    members = db.session.scalars(
-        select(Membership)
-        .where(Membership.agency_id == agency.id)
-        .options(selectinload(Membership.user))
-        .order_by(Membership.role, Membership.id)
-    ).all()
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(
-            Invitation.agency_id == agency.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-        .order_by(Invitation.created_at.desc())
-    ).all()
     return render_form(
         "workspace/team.html",
         form,
         error,
         agency=agency,
-        members=members,
-        invitations=invitations,
+        members=queries.team_members(agency.id),
+        invitations=queries.open_invitations(agency.id),
         role_form=RoleForm(),
         can_manage=can_manage_agency(current_user, agency),
     )

@@ -1,0 +1,40 @@
+"""Read-side queries for the agency pages: agencies with their team sizes, a team."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from engage.agencies.models import Agency, Invitation, Membership
+from engage.extensions import db
+
+
+def agencies_with_team_sizes() -> list:
+    """Every agency with its number of members, by name: (Agency, count) rows."""
+    members = (
+        select(func.count(Membership.id))
+        .where(Membership.agency_id == Agency.id)
+        .scalar_subquery()
+    )
+    return db.session.execute(select(Agency, members).order_by(Agency.name)).all()
+
+
+def team_members(agency_id: int) -> list[Membership]:
+    """The agency's members with their accounts, admins first."""
+    return db.session.scalars(
+        select(Membership)
+        .where(Membership.agency_id == agency_id)
+        .options(selectinload(Membership.user))
+        .order_by(Membership.role, Membership.id)
+    ).all()
+
+
+def open_invitations(agency_id: int) -> list[Invitation]:
+    """Invitations neither accepted nor revoked, newest first."""
+    return db.session.scalars(
+        select(Invitation)
+        .where(
+            Invitation.agency_id == agency_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
+        .order_by(Invitation.created_at.desc())
+    ).all()
