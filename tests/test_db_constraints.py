@@ -103,25 +103,50 @@ def test_decision_without_a_response_and_date_is_refused(decided, decision, colu
     _refused(_set(idea, **{column: None}), "ck_ideas_decided_has_response")
 
 
+def _set_comment(comment: Comment, **values):
+    table = Comment.__table__
+    return update(table).where(table.c.id == comment.id).values(**values)
+
+
 def test_hidden_comment_without_a_reason_is_refused(make_user, make_idea):
     comment = ideas.add_comment(make_user(), make_idea(), "Rude words.")
     states.apply_comment_transition(comment, "hide", "Rude.")
     db.session.commit()
-    table = Comment.__table__
+
+    _refused(_set_comment(comment, moderation_reason=None), "ck_comments_hidden_has_reason")
+
+
+def test_visible_comment_cannot_become_hidden_without_a_reason(make_user, make_idea):
+    comment = ideas.add_comment(make_user(), make_idea(), "Rude words.")
+    db.session.commit()
+
+    _refused(_set_comment(comment, moderation_state="hidden"), "ck_comments_hidden_has_reason")
+
+
+@pytest.mark.parametrize("state", ["pending", "published", "HIDDEN", ""])
+def test_comment_in_an_unknown_state_is_refused(make_user, make_idea, state):
+    comment = ideas.add_comment(make_user(), make_idea(), "Fine words.")
+    db.session.commit()
 
     _refused(
-        update(table).where(table.c.id == comment.id).values(hidden_reason=None),
-        "ck_comments_hidden_has_reason",
+        _set_comment(comment, moderation_state=state, moderation_reason="A reason."),
+        "ck_comments_moderation_state",
     )
 
 
-def test_rows_the_lifecycles_make_are_accepted(make_idea, decided):
+def test_rows_the_lifecycles_make_are_accepted(make_user, make_idea, decided):
     for state in states.MODERATION_STATES:
         make_idea(state=state)
     for decision in states.DECISIONS:
         decided(decision)
+    hidden = ideas.add_comment(make_user(), make_idea(), "Rude words.")
+    states.apply_comment_transition(hidden, "hide", "Rude.")
+    ideas.add_comment(make_user(), make_idea(), "Fine words.")
+    db.session.commit()
 
     assert db.session.scalar(select(func.count(Idea.id))) > len(states.MODERATION_STATES)
+    stored = db.session.scalars(select(Comment.moderation_state).order_by(Comment.id)).all()
+    assert stored == ["hidden", "visible"]
 
 
 # --- foreign keys, on SQLite too -----------------------------------------------------------

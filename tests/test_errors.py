@@ -74,16 +74,16 @@ REFUSALS = {
         },
     ),
     NotPermitted: (
-        lambda: NotPermitted(_l("Only site admins can do this.")),
+        lambda: NotPermitted(_l("Only the agency's admins can change this.")),
         (
             "Action non autorisée",
-            "Seuls les administrateurs du site peuvent effectuer cette action.",
+            "Seuls les administrateurs de l'organisme public peuvent modifier ce paramètre.",
         ),
         {
             "type": "about:blank",
             "title": "Not allowed",
             "status": 403,
-            "detail": "Only site admins can do this.",
+            "detail": "Only the agency's admins can change this.",
         },
     ),
 }

@@ -164,3 +164,37 @@ def test_rebuilding_a_table_keeps_the_rows_that_point_to_it(scratch_app):
 
         assert db.session.scalar(select(func.count(Vote.id))) == 1
         assert db.session.scalar(text("PRAGMA foreign_keys")) == 1  # on again afterwards
+
+
+def _comment_rows(*columns: str) -> list[tuple]:
+    rows = db.session.execute(text(f"SELECT {', '.join(columns)} FROM comments ORDER BY id"))
+    return [tuple(row) for row in rows]
+
+
+def test_comment_state_migration_converts_hidden_comments_both_ways(make_user, make_idea):
+    """0008 turns is_hidden into moderation_state and back, keeping each reason; on the
+    test database itself, so that it runs on PostgreSQL as on SQLite."""
+    from engage.ideas import services as ideas
+    from engage.ideas import states
+
+    idea = make_idea()
+    hidden = ideas.add_comment(make_user(), idea, "Rude words.")
+    states.apply_comment_transition(hidden, "hide", "Rude.")
+    ideas.add_comment(make_user(), idea, "Fine words.")
+    db.session.commit()
+    db.session.close()
+    try:
+        downgrade(revision="0007_state_constraints")
+        old = [
+            (bool(is_hidden), reason)
+            for is_hidden, reason in _comment_rows("is_hidden", "hidden_reason")
+        ]
+        db.session.close()
+    finally:
+        upgrade()
+
+    assert old == [(True, "Rude."), (False, None)]
+    assert _comment_rows("moderation_state", "moderation_reason") == [
+        ("hidden", "Rude."),
+        ("visible", None),
+    ]

@@ -120,8 +120,8 @@ def _snapshot() -> dict:
         ),
         "comments": rows(
             Comment.id,
-            Comment.is_hidden,
-            Comment.hidden_reason,
+            Comment.moderation_state,
+            Comment.moderation_reason,
             Comment.open_flag_count,
             Comment.queued_at,
             order_by=Comment.id,

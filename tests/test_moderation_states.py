@@ -1,5 +1,6 @@
-"""The comment lifecycle table, walked for every (state, action) pair, and the rules that
-keep ideas and comments in the moderation queue."""
+"""The comment lifecycle table, walked for every (state, action) pair; the one function
+that moves an idea or a comment through its own table; the rules that keep ideas and
+comments in the moderation queue."""
 
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from engage.ideas import services as ideas
 from engage.ideas import states
 from engage.ideas.models import Comment, Idea
 
-COMMENT_STATES = (states.VISIBLE, states.COMMENT_HIDDEN)
+COMMENT_STATES = ("visible", "hidden")
 # What each action leads to from each state ("-": refused), written out by hand.
 EXPECTED = transition_table("""
          hide    restore
@@ -40,7 +41,7 @@ def make_comment(make_user, make_idea):
 
 
 def _snapshot(comment: Comment) -> tuple:
-    return comment.is_hidden, comment.hidden_reason, states.comment_state(comment)
+    return comment.moderation_state, comment.moderation_reason
 
 
 def _reason_for(action: str) -> str | None:
@@ -51,7 +52,11 @@ def _reason_for(action: str) -> str | None:
 
 
 def test_expectations_cover_every_comment_state_and_action():
-    assert states_and_actions(EXPECTED) == (set(COMMENT_STATES), set(states.COMMENT_TRANSITIONS))
+    assert states_and_actions(EXPECTED) == (
+        set(states.COMMENT_STATES),
+        set(states.COMMENT_TRANSITIONS),
+    )
+    assert set(COMMENT_STATES) == set(states.COMMENT_STATES)
     needing = sorted(a for a, t in states.COMMENT_TRANSITIONS.items() if t.needs_reason)
     assert needing == NEED_REASON
 
@@ -67,8 +72,8 @@ def test_allowed_comment_transition_reaches_its_target(make_comment, state, acti
     assert result == (state, target)
     db.session.expire_all()
     stored = db.session.get(Comment, comment.id)
-    assert states.comment_state(stored) == target
-    assert stored.is_hidden is (target == states.COMMENT_HIDDEN)
+    assert stored.moderation_state == target
+    assert stored.is_hidden is (target == "hidden")
 
 
 @pytest.mark.parametrize(("state", "action"), REFUSED)
@@ -118,17 +123,75 @@ def test_hiding_stores_the_reason_without_surrounding_spaces(make_comment):
     db.session.commit()
 
     db.session.expire_all()
-    assert db.session.get(Comment, comment.id).hidden_reason == "Rude words."
+    assert db.session.get(Comment, comment.id).moderation_reason == "Rude words."
 
 
 def test_restoring_clears_the_hidden_reason(make_comment):
     comment = make_comment(states.COMMENT_HIDDEN)
-    assert comment.hidden_reason == "Rude."
+    assert comment.moderation_reason == "Rude."
 
     states.apply_comment_transition(comment, "restore", "Ignored: restore needs none.")
     db.session.commit()
 
-    assert (comment.is_hidden, comment.hidden_reason) == (False, None)
+    assert (comment.moderation_state, comment.moderation_reason) == ("visible", None)
+
+
+# --- apply_moderation: each kind through its own table -----------------------------------
+# The idea's moves are a hand-picked sample: test_ideas_states.py walks its whole table.
+IDEA_MOVES = [
+    ("published", "hide", "hidden"),
+    ("hidden", "restore", "published"),
+    ("pending", "publish", "published"),
+    ("pending", "reject", "rejected"),
+]
+IDEA_ONLY_ACTIONS = ["publish", "reject", "request_changes", "resubmit", "merge", "withdraw"]
+
+
+@pytest.mark.parametrize(("state", "action"), ALLOWED)
+def test_apply_moderation_moves_a_comment_by_the_comment_table(make_comment, state, action):
+    comment = make_comment(state)
+
+    result = states.apply_moderation(comment, action, _reason_for(action))
+    db.session.commit()
+
+    assert result == (state, EXPECTED[state, action])
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).moderation_state == EXPECTED[state, action]
+
+
+@pytest.mark.parametrize("action", IDEA_ONLY_ACTIONS)
+def test_apply_moderation_refuses_an_idea_action_on_a_comment(make_comment, action):
+    comment = make_comment(states.VISIBLE)
+
+    with pytest.raises(InvalidTransition) as raised:
+        states.apply_moderation(comment, action, "A reason.")
+
+    assert str(raised.value.message) == "This comment cannot be changed that way now."
+    assert _snapshot(comment) == ("visible", None)
+
+
+@pytest.mark.parametrize(("state", "action", "target"), IDEA_MOVES)
+def test_apply_moderation_moves_an_idea_by_the_idea_table(make_idea, state, action, target):
+    idea = make_idea(state=state)
+
+    result = states.apply_moderation(idea, action, "A reason.")
+    db.session.commit()
+
+    assert result == (state, target)
+    db.session.expire_all()
+    stored = db.session.get(Idea, idea.id)
+    assert stored.moderation_state == target
+    # The idea table's own bookkeeping ran: the published-idea counter followed.
+    assert stored.challenge.idea_count == (1 if target == "published" else 0)
+
+
+def test_apply_moderation_refuses_what_the_idea_table_refuses(make_idea):
+    idea = make_idea(state="published")
+
+    with pytest.raises(InvalidTransition):
+        states.apply_moderation(idea, "restore")
+
+    assert idea.moderation_state == "published"
 
 
 # --- update_queue_position --------------------------------------------------------------

@@ -1040,7 +1040,7 @@ def test_hide_comment_from_the_file(client, as_moderator, challenge, make_idea, 
     assert response.status_code == 302
     assert response.headers["Location"] == f"/moderation/ideas/{idea.id}"
     stored = _fresh(Comment, comment.id)
-    assert (stored.is_hidden, stored.hidden_reason) == (True, "Rude.")
+    assert (stored.moderation_state, stored.moderation_reason) == ("hidden", "Rude.")
     assert [m["Subject"] for m in mailbox] == ["Your comment was hidden"]
     assert "Decision on the comment saved." in _page(client.get(response.headers["Location"]))
 
@@ -1095,7 +1095,11 @@ def test_uphold_comment_reports_from_the_queue(client, as_moderator, reported_co
 
     assert response.status_code == 302
     stored = _fresh(Comment, reported_comment.id)
-    assert (stored.is_hidden, stored.hidden_reason, stored.open_flag_count) == (True, "Spam.", 0)
+    assert (stored.moderation_state, stored.moderation_reason, stored.open_flag_count) == (
+        "hidden",
+        "Spam.",
+        0,
+    )
     assert [m["Subject"] for m in mailbox] == ["Your comment was hidden"]
     assert "Nothing is waiting." in _queue(client)
 

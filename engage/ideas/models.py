@@ -1,6 +1,7 @@
 """Ideas submitted to challenges, the votes they get and the comments on them."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     CheckConstraint,
@@ -39,6 +40,49 @@ REASONED_STATES = (states.REJECTED, states.CHANGES_REQUESTED, states.HIDDEN)
 ONCE_PUBLIC_STATES = (states.PUBLISHED, states.HIDDEN)
 
 
+class Reportable:
+    """What ideas and comments share as content that people report and staff hide.
+
+    Each kind keeps its own lifecycle table in states.py, with a "hidden" state that
+    "hide" enters and "restore" leaves; states.apply_moderation moves either kind
+    through its own. Open reports (moderation's Flag rows) are counted here, and keep
+    the item in the moderation queue.
+    """
+
+    # "idea" or "comment": how flags, the queue and e-mail templates name the kind.
+    kind: ClassVar[str]
+    # The state people see and may report, the one that "hide" leaves.
+    visible_state: ClassVar[str]
+    # Put before a staff action's name in the audit trail ("comment_hide").
+    audit_prefix: ClassVar[str]
+
+    open_flag_count: Mapped[int] = mapped_column(default=0)
+    # Set while the item waits in the moderation queue (pending or flagged), oldest first.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    @property
+    def root_idea(self) -> "Idea":
+        """The idea this item is, or is on."""
+        raise NotImplementedError
+
+    @property
+    def subjects(self) -> dict:
+        """The idea and the comment (or None) that records and e-mails about it name."""
+        raise NotImplementedError
+
+    @property
+    def agency_id(self) -> int:
+        return self.root_idea.challenge.agency_id
+
+    @property
+    def is_visible(self) -> bool:
+        return self.moderation_state == self.visible_state
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.moderation_state == states.HIDDEN
+
+
 idea_tags = db.Table(
     "idea_tags",
     Column("idea_id", Integer, ForeignKey("ideas.id", ondelete="CASCADE"), primary_key=True),
@@ -48,7 +92,7 @@ idea_tags = db.Table(
 )
 
 
-class Idea(TimestampMixin, db.Model):
+class Idea(Reportable, TimestampMixin, db.Model):
     __tablename__ = "ideas"
     __table_args__ = (
         CheckConstraint(
@@ -117,9 +161,6 @@ class Idea(TimestampMixin, db.Model):
     external_ref: Mapped[str | None] = mapped_column(String(120))
     vote_count: Mapped[int] = mapped_column(default=0)
     comment_count: Mapped[int] = mapped_column(default=0)
-    open_flag_count: Mapped[int] = mapped_column(default=0)
-    # Set while the idea waits in the moderation queue (pending or flagged), oldest first.
-    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     submission_key: Mapped[str | None] = mapped_column(String(SUBMISSION_KEY_MAX))
 
     challenge = relationship("Challenge")
@@ -133,8 +174,20 @@ class Idea(TimestampMixin, db.Model):
         cascade="all, delete-orphan",
     )
 
+    kind = "idea"
+    visible_state = states.PUBLISHED
+    audit_prefix = ""
+
     def __repr__(self) -> str:
         return f"<Idea {self.id} {self.moderation_state}>"
+
+    @property
+    def root_idea(self) -> "Idea":
+        return self
+
+    @property
+    def subjects(self) -> dict:
+        return {"idea": self, "comment": None}
 
     def set_body(self, body: str, body_html: str) -> None:
         """Store the Markdown with its rendered HTML (from text.render_markdown)."""
@@ -197,12 +250,16 @@ class Vote(db.Model):
         return f"<Vote {self.voter_id}→{self.idea_id}>"
 
 
-class Comment(TimestampMixin, db.Model):
+class Comment(Reportable, TimestampMixin, db.Model):
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_idea_created", "idea_id", "created_at", "id"),
         UniqueConstraint("author_id", "submission_key"),
-        CheckConstraint("NOT is_hidden OR hidden_reason IS NOT NULL", name="hidden_has_reason"),
+        CheckConstraint(_in("moderation_state", states.COMMENT_STATES), name="moderation_state"),
+        CheckConstraint(
+            f"moderation_state <> '{states.COMMENT_HIDDEN}' OR moderation_reason IS NOT NULL",
+            name="hidden_has_reason",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,14 +267,25 @@ class Comment(TimestampMixin, db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
-    is_hidden: Mapped[bool] = mapped_column(default=False)
-    hidden_reason: Mapped[str | None] = mapped_column(Text)
-    open_flag_count: Mapped[int] = mapped_column(default=0)
-    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    moderation_state: Mapped[str] = mapped_column(String(20), default=states.VISIBLE)
+    # Why a moderator hid it, which its author is shown.
+    moderation_reason: Mapped[str | None] = mapped_column(Text)
     submission_key: Mapped[str | None] = mapped_column(String(SUBMISSION_KEY_MAX))
 
     author = relationship("User")
     idea = relationship("Idea")
 
+    kind = "comment"
+    visible_state = states.VISIBLE
+    audit_prefix = "comment_"
+
     def __repr__(self) -> str:
         return f"<Comment {self.id} on {self.idea_id}>"
+
+    @property
+    def root_idea(self) -> Idea:
+        return self.idea
+
+    @property
+    def subjects(self) -> dict:
+        return {"idea": self.idea, "comment": self}

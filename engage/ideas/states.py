@@ -134,32 +134,44 @@ def update_queue_position(item, waiting_for_decision: bool = False) -> None:
 
 
 # Comments have two states; hiding and restoring them are staff decisions with a reason.
-VISIBLE, COMMENT_HIDDEN = "visible", "hidden"
+# Hidden is the same state for both kinds: the moderation code reads it on either.
+VISIBLE, COMMENT_HIDDEN = "visible", HIDDEN
+COMMENT_STATES = (VISIBLE, COMMENT_HIDDEN)
 COMMENT_TRANSITIONS = {
     "hide": Transition(frozenset({VISIBLE}), COMMENT_HIDDEN, needs_reason=True),
     "restore": Transition(frozenset({COMMENT_HIDDEN}), VISIBLE),
 }
 
 
-def comment_state(comment) -> str:
-    return COMMENT_HIDDEN if comment.is_hidden else VISIBLE
-
-
 def apply_comment_transition(comment, action: str, reason: str | None = None):
-    """Hide or restore a comment; the only code that assigns `is_hidden`.
+    """Hide or restore a comment; the only code that assigns its `moderation_state`.
 
     Raises InvalidTransition or ValidationFailed like apply_transition. Returns
     (from_state, to_state).
     """
     transition = COMMENT_TRANSITIONS.get(action)
-    source = comment_state(comment)
+    source = comment.moderation_state
     if transition is None or source not in transition.sources:
         raise InvalidTransition(_l("This comment cannot be changed that way now."))
     if transition.needs_reason and not (reason or "").strip():
         raise ValidationFailed(_l("A reason is required for this decision."), "reason")
-    comment.is_hidden = transition.target == COMMENT_HIDDEN
-    comment.hidden_reason = reason.strip() if transition.needs_reason else None
+    comment.moderation_state = transition.target
+    comment.moderation_reason = reason.strip() if transition.needs_reason else None
     return source, transition.target
+
+
+# Each kind of reportable item (models.Reportable.kind) moves through its own table.
+_APPLY_BY_KIND = {"idea": apply_transition, "comment": apply_comment_transition}
+
+
+def apply_moderation(item, action: str, reason: str | None = None) -> tuple[str, str]:
+    """Move an idea or a comment by a staff decision (hide, restore, …) through the
+    table of its kind: TRANSITIONS for an idea, COMMENT_TRANSITIONS for a comment.
+
+    Raises InvalidTransition or ValidationFailed like those tables' functions. Returns
+    (from_state, to_state).
+    """
+    return _APPLY_BY_KIND[item.kind](item, action, reason)
 
 
 # The agency's decision on a published idea, always with a public response.

@@ -47,6 +47,16 @@ class Flag(db.Model):
     def __repr__(self) -> str:
         return f"<Flag {self.reason} idea={self.idea_id} comment={self.comment_id}>"
 
+    @classmethod
+    def column_for(cls, kind: str):
+        """The column that points a flag to an item of this kind (Reportable.kind)."""
+        return {"idea": cls.idea_id, "comment": cls.comment_id}[kind]
+
+    @property
+    def target(self) -> tuple[str, int]:
+        """The kind and id of the item reported."""
+        return ("idea", self.idea_id) if self.idea_id else ("comment", self.comment_id)
+
 
 class RiskFlag(TimestampMixin, db.Model):
     """A risk staff see in an idea (ISO 56000 risk management), with a note."""

@@ -11,7 +11,7 @@ from engage.audit import ModerationAction
 from engage.challenges.models import Challenge
 from engage.extensions import db
 from engage.ideas import states
-from engage.ideas.models import Comment, Idea
+from engage.ideas.models import Comment, Idea, Reportable
 from engage.moderation.models import Flag
 
 QUEUE_KINDS = ("pending", "flagged_ideas", "flagged_comments")
@@ -39,6 +39,10 @@ class QueueRow:
 
     def is_overdue(self, now: datetime, target_hours: int) -> bool:
         return self.age(now) > timedelta(hours=target_hours)
+
+
+def _row(item: Reportable) -> QueueRow:
+    return QueueRow(item.kind, item, item.root_idea, item.queued_at)
 
 
 def _agency_ideas(agency_id: int, challenge_id: int | None):
@@ -88,7 +92,7 @@ def moderation_queue(
             .order_by(Idea.queued_at, Idea.id)
             .limit(limit)
         ).all()
-        rows += [QueueRow("idea", idea, idea, idea.queued_at) for idea in ideas]
+        rows += [_row(idea) for idea in ideas]
     if kind in ("", "flagged_comments"):
         query = (
             select(Comment)
@@ -106,7 +110,7 @@ def moderation_queue(
             .order_by(Comment.queued_at, Comment.id)
             .limit(limit)
         ).all()
-        rows += [QueueRow("comment", c, c.idea, c.queued_at) for c in comments]
+        rows += [_row(comment) for comment in comments]
     rows.sort(key=lambda row: row.queued_at)
     rows = rows[:limit]
     _attach_flags(rows)
@@ -115,22 +119,24 @@ def moderation_queue(
 
 
 def _attach_flags(rows: list[QueueRow]) -> None:
-    idea_ids = [r.item.id for r in rows if r.kind == "idea" and r.item.open_flag_count]
-    comment_ids = [r.item.id for r in rows if r.kind == "comment"]
-    if not idea_ids and not comment_ids:
+    """Give each row the open reports of its item (one query)."""
+    flagged: dict[str, list[int]] = {}
+    for row in rows:
+        if row.item.open_flag_count:
+            flagged.setdefault(row.kind, []).append(row.item.id)
+    if not flagged:
         return
     flags = db.session.scalars(
         select(Flag)
         .where(
             Flag.resolved_at.is_(None),
-            or_(Flag.idea_id.in_(idea_ids), Flag.comment_id.in_(comment_ids)),
+            or_(*(Flag.column_for(kind).in_(ids) for kind, ids in flagged.items())),
         )
         .order_by(Flag.created_at)
     ).all()
     by_target: dict[tuple, list] = {}
     for flag in flags:
-        key = ("idea", flag.idea_id) if flag.idea_id else ("comment", flag.comment_id)
-        by_target.setdefault(key, []).append(flag)
+        by_target.setdefault(flag.target, []).append(flag)
     for row in rows:
         row.flags = by_target.get((row.kind, row.item.id), [])
 

@@ -3,7 +3,8 @@
 Every staff change locks the rows it changes first (so simultaneous requests give one
 transition, one record and one e-mail), goes through the state machines of ideas.states,
 writes one append-only ModerationAction, queues the author's e-mail, and flushes; the
-caller commits.
+caller commits. Who may moderate (the agency's staff: moderation.permissions) is the
+caller's to check; a report is checked here, as its reporter is a party to it.
 """
 
 from flask import current_app
@@ -14,32 +15,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from engage import mail
-from engage.agencies.permissions import is_admin_of
 from engage.audit import record_action
 from engage.challenges.models import Challenge
 from engage.db import insert_for, lock, now_utc
-from engage.errors import InvalidTransition, NotPermitted, ValidationFailed
+from engage.errors import InvalidTransition, ValidationFailed
 from engage.extensions import db
 from engage.ideas import states
-from engage.ideas.models import Comment, Idea, Vote
+from engage.ideas.models import Comment, Idea, Reportable, Vote
 from engage.ideas.serializers import emit_idea_event
 from engage.moderation.models import FLAG_REASONS, RISK_KINDS, Flag, RiskFlag
 from engage.moderation.permissions import (
     can_flag,
-    can_moderate_comment,
-    can_moderate_idea,
 )
+from engage.permissions import require
 
 IDEA_DECISIONS = ("publish", "reject", "request_changes", "hide", "restore")
 BULK_DECISIONS = ("publish", "reject")
 REASON_MAX = 2000
 FLAG_DETAILS_MAX = 500
 RISK_NOTE_MAX = 2000
-
-
-def _require_staff(allowed: bool) -> None:
-    if not allowed:
-        raise NotPermitted(_l("Only the agency's moderators and admins can do this."))
 
 
 def _clean_reason(reason: str | None) -> str | None:
@@ -49,16 +43,45 @@ def _clean_reason(reason: str | None) -> str | None:
     return reason
 
 
-def _resolve_open_flags(*, idea=None, comment=None) -> None:
-    column = Flag.idea_id if idea is not None else Flag.comment_id
-    item = idea if idea is not None else comment
+def _resolve_open_flags(item: Reportable) -> None:
     db.session.execute(
         update(Flag)
-        .where(column == item.id, Flag.resolved_at.is_(None))
+        .where(Flag.column_for(item.kind) == item.id, Flag.resolved_at.is_(None))
         .values(resolved_at=now_utc())
         .execution_options(synchronize_session=False)
     )
     item.open_flag_count = 0
+
+
+def _tell_author(item: Reportable, action: str, reason: str | None) -> None:
+    """E-mail the author a staff decision on their idea or comment."""
+    mail.send_to_user(
+        item.author, f"{item.kind}_moderated", **{item.kind: item}, action=action, reason=reason
+    )
+
+
+def _moderate(actor, item: Reportable, action: str, reason: str | None) -> None:
+    """Move an idea or a comment by a staff decision, record it, e-mail its author.
+
+    Hiding upholds its open reports and restoring dismisses them; both close them and
+    take the item out of the queue.
+    """
+    lock(item)
+    source, target = states.apply_moderation(item, action, reason)
+    if action in ("hide", "restore"):  # either way, the reports are decided on
+        _resolve_open_flags(item)
+    states.update_queue_position(item, waiting_for_decision=target == states.PENDING)
+    record_action(
+        actor,
+        item.agency_id,
+        f"{item.audit_prefix}{action}",
+        **item.subjects,
+        from_state=source,
+        to_state=target,
+        reason=reason,
+    )
+    _tell_author(item, action, reason)
+    db.session.flush()
 
 
 def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> None:
@@ -66,29 +89,12 @@ def moderate_idea(actor, idea: Idea, action: str, reason: str | None = None) -> 
 
     Hiding upholds its open reports and restoring dismisses them; both close them and
     take the idea out of the queue. The author is e-mailed.
-    Raises NotPermitted, InvalidTransition (illegal move), ValidationFailed (missing or
+    Raises InvalidTransition (illegal move), ValidationFailed (missing or
     too long a reason).
     """
-    _require_staff(can_moderate_idea(actor, idea))
     if action not in IDEA_DECISIONS:
         raise InvalidTransition(_l("Unknown decision."))
-    reason = _clean_reason(reason)
-    lock(idea)
-    source, target = states.apply_transition(idea, action, reason)
-    if action in ("hide", "restore"):  # either way, the reports are decided on
-        _resolve_open_flags(idea=idea)
-    states.update_queue_position(idea, waiting_for_decision=target == states.PENDING)
-    record_action(
-        actor,
-        idea.challenge.agency_id,
-        action,
-        idea=idea,
-        from_state=source,
-        to_state=target,
-        reason=reason,
-    )
-    mail.send_to_user(idea.author, "idea_moderated", idea=idea, action=action, reason=reason)
-    db.session.flush()
+    _moderate(actor, idea, action, _clean_reason(reason))
     _tell_agency_systems(idea)
 
 
@@ -121,9 +127,8 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
 
     Votes move to the target without counting anyone twice; the duplicate stays
     readable with its comments and a pointer to the target; its author is e-mailed.
-    Raises NotPermitted, ValidationFailed (wrong target), InvalidTransition.
+    Raises ValidationFailed (wrong target), InvalidTransition.
     """
-    _require_staff(can_moderate_idea(actor, duplicate))
     reason = _clean_reason(reason)
     if target.id == duplicate.id or target.challenge_id != duplicate.challenge_id:
         raise ValidationFailed(_l("Choose another idea of the same challenge."), "target_id")
@@ -133,7 +138,7 @@ def merge_idea(actor, duplicate: Idea, target: Idea, reason: str | None = None) 
         raise ValidationFailed(_l("Ideas can only be merged into a published idea."), "target_id")
     source, to_state = states.apply_transition(duplicate, "merge", merged_into=target)
     _move_votes(duplicate, target)
-    _resolve_open_flags(idea=duplicate)
+    _resolve_open_flags(duplicate)
     states.update_queue_position(duplicate)
     agency_id = duplicate.challenge.agency_id
     record_action(
@@ -186,29 +191,15 @@ def _tell_agency_systems(idea: Idea) -> None:
 
 def moderate_comment(actor, comment: Comment, action: str, reason: str | None = None) -> None:
     """Hide (reason required; closes open flags) or restore a comment; e-mail its author."""
-    _require_staff(can_moderate_comment(actor, comment))
-    reason = _clean_reason(reason)
-    lock(comment)
-    source, target = states.apply_comment_transition(comment, action, reason)
-    _resolve_open_flags(comment=comment)  # hiding or restoring decides the reports
-    states.update_queue_position(comment)
-    record_action(
-        actor,
-        comment.idea.challenge.agency_id,
-        f"comment_{action}",
-        idea=comment.idea,
-        comment=comment,
-        from_state=source,
-        to_state=target,
-        reason=reason,
-    )
-    mail.send_to_user(
-        comment.author, "comment_moderated", comment=comment, action=action, reason=reason
-    )
-    db.session.flush()
+    _moderate(actor, comment, action, _clean_reason(reason))
 
 
-def flag_content(reporter, item, reason: str, details: str | None = None) -> Flag:
+# The staff decision of each kind, with its own rules: ideas have a list of decisions,
+# and the agency's systems hear of a change to one.
+_MODERATE_BY_KIND = {"idea": moderate_idea, "comment": moderate_comment}
+
+
+def flag_content(reporter, item: Reportable, reason: str, details: str | None = None) -> Flag:
     """Report an idea or comment once. At the site's threshold of distinct reporters the
     item is hidden until a moderator reviews it.
 
@@ -225,16 +216,12 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
         )
     # Reports of one item take turns, so the threshold hides it exactly once.
     lock(item)
-    verdict = can_flag(reporter, item)
-    if not verdict:
-        raise NotPermitted(verdict.reason)
-    is_idea = isinstance(item, Idea)
+    require(can_flag(reporter, item))
     flag = Flag(
         reporter_id=reporter.id,
         reason=reason,
         details=details,
-        idea_id=item.id if is_idea else None,
-        comment_id=None if is_idea else item.id,
+        **{Flag.column_for(item.kind).key: item.id},
     )
     try:
         with db.session.begin_nested():
@@ -256,130 +243,93 @@ def flag_content(reporter, item, reason: str, details: str | None = None) -> Fla
     return flag
 
 
-def _hide_pending_review(item) -> None:
+def _hide_pending_review(item: Reportable) -> None:
+    if not item.is_visible:
+        return
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         reason = gettext(
             "Hidden automatically after several reports, until a moderator reviews it."
         )
-    if isinstance(item, Idea):
-        if item.moderation_state != states.PUBLISHED:
-            return
-        source, target = states.apply_transition(item, "hide", reason)
-        agency_id, idea, comment = item.challenge.agency_id, item, None
-    else:
-        if item.is_hidden:
-            return
-        source, target = states.apply_comment_transition(item, "hide", reason)
-        agency_id, idea, comment = item.idea.challenge.agency_id, item.idea, item
+    source, target = states.apply_moderation(item, "hide", reason)
     record_action(
         None,
-        agency_id,
+        item.agency_id,
         "auto_hide",
-        idea=idea,
-        comment=comment,
+        **item.subjects,
         from_state=source,
         to_state=target,
         reason=reason,
     )
 
 
-def _decision_on_reports(actor, item, reason: str | None) -> tuple[bool, Idea, str]:
-    """Check a decision on an item's open reports: staff, a reason, reports to decide."""
-    is_idea = isinstance(item, Idea)
-    idea = item if is_idea else item.idea
-    _require_staff(can_moderate_idea(actor, idea))
+def _decision_on_reports(actor, item: Reportable, reason: str | None) -> str:
+    """Check a decision on an item's open reports: a reason, and reports to decide."""
     reason = _clean_reason(reason)
     if not reason:
         raise ValidationFailed(_l("A reason is required for this decision."), "reason")
     lock(item)
     if not item.open_flag_count:
         raise InvalidTransition(_l("There are no open reports to decide on."))
-    return is_idea, idea, reason
+    return reason
 
 
-def dismiss_flags(actor, item, reason: str | None) -> None:
+def dismiss_flags(actor, item: Reportable, reason: str | None) -> None:
     """Close an item's open reports as unfounded; content hidden by them comes back.
 
-    The author is e-mailed. Raises NotPermitted, ValidationFailed (no reason),
+    The author is e-mailed. Raises ValidationFailed (no reason),
     InvalidTransition (no open reports).
     """
-    is_idea, idea, reason = _decision_on_reports(actor, item, reason)
-    if is_idea:
-        _resolve_open_flags(idea=item)
-    else:
-        _resolve_open_flags(comment=item)
-    source = item.moderation_state if is_idea else states.comment_state(item)
-    if is_idea and item.moderation_state == states.HIDDEN:
-        states.apply_transition(item, "restore")
-    elif not is_idea and item.is_hidden:
-        states.apply_comment_transition(item, "restore")
-    target = item.moderation_state if is_idea else states.comment_state(item)
-    states.update_queue_position(item, waiting_for_decision=is_idea and target == "pending")
+    reason = _decision_on_reports(actor, item, reason)
+    _resolve_open_flags(item)
+    source = item.moderation_state
+    if item.is_hidden:
+        states.apply_moderation(item, "restore")
+    target = item.moderation_state
+    states.update_queue_position(item, waiting_for_decision=target == states.PENDING)
     record_action(
         actor,
-        idea.challenge.agency_id,
+        item.agency_id,
         "dismiss_flags",
-        idea=idea,
-        comment=None if is_idea else item,
+        **item.subjects,
         from_state=source,
         to_state=target,
         reason=reason,
     )
     mail.send_to_user(
-        item.author,
-        "flags_dismissed",
-        idea=idea,
-        comment=None if is_idea else item,
-        restored=source != target,
-        reason=reason,
+        item.author, "flags_dismissed", **item.subjects, restored=source != target, reason=reason
     )
     db.session.flush()
 
 
-def uphold_flags(actor, item, reason: str | None) -> None:
+def uphold_flags(actor, item: Reportable, reason: str | None) -> None:
     """Agree with an item's open reports: it is hidden (or stays hidden) and they close.
 
-    The author is e-mailed. Raises NotPermitted, ValidationFailed (no reason),
+    The author is e-mailed. Raises ValidationFailed (no reason),
     InvalidTransition (no open reports).
     """
-    is_idea, idea, reason = _decision_on_reports(actor, item, reason)
-    visible = item.moderation_state == states.PUBLISHED if is_idea else not item.is_hidden
-    if visible:
-        if is_idea:
-            moderate_idea(actor, item, "hide", reason)
-        else:
-            moderate_comment(actor, item, "hide", reason)
+    reason = _decision_on_reports(actor, item, reason)
+    if item.is_visible:
+        _MODERATE_BY_KIND[item.kind](actor, item, "hide", reason)
         return
-    source = item.moderation_state if is_idea else states.comment_state(item)
-    if is_idea:
-        _resolve_open_flags(idea=item)
-        item.moderation_reason = reason
-    else:
-        _resolve_open_flags(comment=item)
-        item.hidden_reason = reason
+    state = item.moderation_state
+    _resolve_open_flags(item)
+    item.moderation_reason = reason  # the author is shown why it stays hidden
     states.update_queue_position(item)
     record_action(
         actor,
-        idea.challenge.agency_id,
+        item.agency_id,
         "uphold_flags",
-        idea=idea,
-        comment=None if is_idea else item,
-        from_state=source,
-        to_state=source,
+        **item.subjects,
+        from_state=state,
+        to_state=state,
         reason=reason,
     )
-    if is_idea:
-        mail.send_to_user(item.author, "idea_moderated", idea=item, action="hide", reason=reason)
-    else:
-        mail.send_to_user(
-            item.author, "comment_moderated", comment=item, action="hide", reason=reason
-        )
+    _tell_author(item, "hide", reason)
     db.session.flush()
 
 
 def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
-    """Mark (or re-describe) a risk of an idea. Raises NotPermitted, ValidationFailed."""
-    _require_staff(can_moderate_idea(actor, idea))
+    """Mark (or re-describe) a risk of an idea. Raises ValidationFailed."""
     if kind not in RISK_KINDS:
         raise ValidationFailed(_l("Choose a kind of risk from the list."), "kind")
     note = (note or "").strip()
@@ -404,8 +354,7 @@ def set_risk_flag(actor, idea: Idea, kind: str, note: str) -> RiskFlag:
 
 
 def clear_risk_flag(actor, idea: Idea, kind: str) -> None:
-    """Remove a risk flag. Raises NotPermitted, InvalidTransition if it is not set."""
-    _require_staff(can_moderate_idea(actor, idea))
+    """Remove a risk flag. Raises InvalidTransition if it is not set."""
     lock(idea)
     risk = next((r for r in idea.risk_flags if r.kind == kind), None)
     if risk is None:
@@ -423,9 +372,7 @@ def clear_risk_flag(actor, idea: Idea, kind: str) -> None:
 
 
 def set_moderation_target(actor, agency, hours: int) -> None:
-    """Agency admins set how many hours an item may wait before it counts as overdue."""
-    if not is_admin_of(actor, agency.id):
-        raise NotPermitted(_l("Only the agency's admins can change this."))
+    """Set how many hours an item may wait before it counts as overdue."""
     if not 1 <= hours <= 24 * 30:
         raise ValidationFailed(_l("Choose between 1 and 720 hours."), "hours")
     agency.moderation_target_hours = hours

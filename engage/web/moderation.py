@@ -38,7 +38,9 @@ from engage.moderation.permissions import (
     can_moderate_agency,
     can_moderate_comment,
     can_moderate_idea,
+    can_set_moderation_target,
 )
+from engage.permissions import require
 from engage.quotas import report_quota
 
 bp = Blueprint("moderation", __name__)
@@ -163,6 +165,7 @@ def bulk(slug: str):
 @login_required
 def set_target(slug: str):
     agency = _agency_for_staff(slug)
+    require(can_set_moderation_target(current_user, agency))
     form = TargetForm()
     if form.validate():
         services.set_moderation_target(current_user, agency, form.hours.data)
@@ -355,9 +358,7 @@ def decide_comment(comment_id: int):
 def _flag_page(item, idea: Idea):
     if not can_view_idea(current_user, idea, _now()):
         abort(404)
-    verdict = can_flag(current_user, item)
-    if not verdict:
-        abort(403, description=verdict.reason)
+    require(can_flag(current_user, item))
     form = FlagForm()
     if form.validate_on_submit():
         try:
