@@ -17,6 +17,14 @@ def agencies_with_team_sizes() -> list:
     return db.session.execute(select(Agency, members).order_by(Agency.name)).all()
 
 
+def agencies_by_name(ids: list[int] | None = None) -> list[Agency]:
+    """The agencies with these ids (every agency for None), by name."""
+    query = select(Agency).order_by(Agency.name)
+    if ids is not None:
+        query = query.where(Agency.id.in_(ids))
+    return db.session.scalars(query).all()
+
+
 def team_members(agency_id: int) -> list[Membership]:
     """The agency's members with their accounts, admins first."""
     return db.session.scalars(

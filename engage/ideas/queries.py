@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from engage.challenges.models import Challenge
 from engage.extensions import db
-from engage.ideas.models import Idea
+from engage.ideas.models import Comment, Idea
 
 IDEA_SORTS = {
     "votes": (Idea.vote_count.desc(), Idea.id.desc()),
@@ -33,5 +33,16 @@ def ideas_by_author(author_id: int, limit: int = 100) -> list[Idea]:
         .where(Idea.author_id == author_id)
         .options(selectinload(Idea.challenge))
         .order_by(Idea.created_at.desc(), Idea.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def comments_on(idea_id: int, limit: int | None = None) -> list[Comment]:
+    """The idea's comments, hidden ones included, oldest first, with their authors."""
+    return db.session.scalars(
+        select(Comment)
+        .where(Comment.idea_id == idea_id)
+        .options(selectinload(Comment.author))
+        .order_by(Comment.created_at, Comment.id)
         .limit(limit)
     ).all()

@@ -12,9 +12,9 @@ from engage.errors import DomainError, NotPermitted
 from engage.extensions import db
 from engage.forms import ActionForm, markdown_preview, render_form
 from engage.http import cached_for_visitors, safe_next
-from engage.ideas import services
+from engage.ideas import queries, services
 from engage.ideas.forms import CommentForm, IdeaForm
-from engage.ideas.models import Comment, Idea
+from engage.ideas.models import Idea
 from engage.ideas.permissions import (
     can_edit_idea,
     can_submit_idea,
@@ -97,18 +97,11 @@ def submit(slug: str):
 
 def _idea_page(idea: Idea, comment_form: CommentForm | None) -> dict:
     """Everything the idea page shows, in a constant number of queries."""
-    comments = db.session.scalars(
-        select(Comment)
-        .where(Comment.idea_id == idea.id)
-        .options(selectinload(Comment.author))
-        .order_by(Comment.created_at, Comment.id)
-        .limit(COMMENTS_SHOWN)
-    ).all()
     return {
         "idea": idea,
         "challenge": idea.challenge,
         "phase": idea.challenge.phase(_now()),
-        "comments": comments,
+        "comments": queries.comments_on(idea.id, COMMENTS_SHOWN),
         "has_voted": idea.id in services.voted_idea_ids(current_user, [idea.id]),
         "comment_form": comment_form,
     }

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
+from engage.agencies import queries as agency_queries
 from engage.agencies.models import Agency
 from engage.agencies.permissions import agency_roles, is_admin_of
 from engage.db import now_utc
@@ -17,6 +17,7 @@ from engage.errors import DomainError, ValidationFailed
 from engage.extensions import db
 from engage.forms import render_form
 from engage.http import choice_arg, safe_next
+from engage.ideas import queries as idea_queries
 from engage.ideas import states
 from engage.ideas.models import Comment, Idea
 from engage.ideas.permissions import can_view_idea
@@ -82,13 +83,9 @@ def _back_to(idea: Idea) -> str:
 @bp.route("/moderation")
 @login_required
 def index():
-    if current_user.is_admin:
-        agencies = db.session.scalars(select(Agency).order_by(Agency.name)).all()
-    else:
-        ids = list(agency_roles(current_user))
-        agencies = db.session.scalars(
-            select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)
-        ).all()
+    agencies = agency_queries.agencies_by_name(
+        None if current_user.is_admin else list(agency_roles(current_user))
+    )
     if not agencies:
         abort(404)
     if len(agencies) == 1:
@@ -177,12 +174,7 @@ def set_target(slug: str):
 
 
 def _idea_file(idea: Idea, **forms) -> dict:
-    comments = db.session.scalars(
-        select(Comment)
-        .where(Comment.idea_id == idea.id)
-        .options(selectinload(Comment.author))
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
+    comments = idea_queries.comments_on(idea.id)
     similar_row = queries.QueueRow("idea", idea, idea, idea.queued_at or idea.created_at)
     queries.attach_similar([similar_row])
     return {
