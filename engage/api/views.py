@@ -17,15 +17,12 @@ from flask import (
     stream_with_context,
 )
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 
-from engage.api import serializers
+from engage.api import queries, serializers
 from engage.api.json_input import JsonRefused, json_object, strict_loads
 from engage.api.models import IdempotentResponse
 from engage.api.openapi import LIMIT_DEFAULT, LIMIT_MAX, openapi_document
-from engage.challenges.models import Challenge
 from engage.db import now_utc
 from engage.errors import Problem
 from engage.exports import csv_lines
@@ -47,7 +44,6 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 # Ideas an incremental feed may show in their new state after they left the set, if
 # they were ever published (published_at is never cleared): pending or rejected ideas,
 # and those withdrawn or merged before a moderator published them, never appear.
-ONCE_PUBLIC = (states.PUBLISHED, states.HIDDEN, states.MERGED, states.WITHDRAWN)
 # RFC 3339 date-times (datetime.fromisoformat alone also takes ISO week dates and more).
 _RFC3339 = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)", re.ASCII | re.IGNORECASE
@@ -106,24 +102,10 @@ def _require_scope(scope: str) -> None:
 
 
 def _agency_idea(idea_id: int) -> Idea:
-    idea = db.session.scalar(
-        select(Idea)
-        .join(Challenge)
-        .where(Idea.id == idea_id, Challenge.agency_id == g.api_token.agency_id)
-        .options(*_idea_loads(), selectinload(Idea.pipeline_events))
-    )
+    idea = queries.agency_idea(g.api_token.agency_id, idea_id)
     if idea is None:  # another agency's idea is as absent as a missing one
         raise Problem(404, _("There is no idea %(id)d.", id=idea_id))
     return idea
-
-
-def _idea_loads():
-    return (
-        joinedload(Idea.author),
-        joinedload(Idea.challenge),
-        selectinload(Idea.tags),
-        selectinload(Idea.risk_flags),
-    )
 
 
 def encode_cursor(idea: Idea) -> str:
@@ -201,12 +183,7 @@ def _idea_filters() -> dict:
         )
     challenge_id = None
     if "challenge" in args:
-        challenge_id = db.session.scalar(
-            select(Challenge.id).where(
-                Challenge.slug == args["challenge"][:80],
-                Challenge.agency_id == g.api_token.agency_id,
-            )
-        )
+        challenge_id = queries.challenge_id(g.api_token.agency_id, args["challenge"][:80])
         if challenge_id is None:
             raise Problem(
                 422, _("This agency has no challenge with that slug."), field="challenge"
@@ -223,41 +200,6 @@ def _idea_filters() -> dict:
     }
 
 
-def _ideas_query(f: dict):
-    incremental = f["since"] is not None or f["cursor"] is not None
-    settled = now_utc() - timedelta(seconds=current_app.config["API_SETTLE_SECONDS"])
-    query = (
-        select(Idea)
-        .join(Challenge)
-        .where(
-            Challenge.agency_id == g.api_token.agency_id,
-            Idea.decision == f["decision"],
-            Idea.updated_at <= settled,
-        )
-        .order_by(Idea.updated_at, Idea.id)
-        .options(*_idea_loads())
-    )
-    if incremental:
-        query = query.where(Idea.moderation_state.in_(ONCE_PUBLIC), Idea.published_at.is_not(None))
-    else:
-        query = query.where(Idea.moderation_state == states.PUBLISHED)
-    if f["stage"]:
-        query = query.where(Idea.pipeline_stage == f["stage"])
-    if f["challenge_id"]:
-        query = query.where(Idea.challenge_id == f["challenge_id"])
-    if f["since"]:
-        query = query.where(Idea.updated_at > f["since"])
-    if f["cursor"]:
-        updated_at, idea_id = f["cursor"]
-        query = query.where(
-            or_(
-                Idea.updated_at > updated_at,
-                and_(Idea.updated_at == updated_at, Idea.id > idea_id),
-            )
-        )
-    return query
-
-
 def _wanted_format() -> str:
     requested = request.args.get("format")
     if requested is not None:
@@ -272,7 +214,8 @@ def _wanted_format() -> str:
 def list_ideas():
     _require_scope("ideas:read")
     filters = _idea_filters()
-    query = _ideas_query(filters)
+    settled = now_utc() - timedelta(seconds=current_app.config["API_SETTLE_SECONDS"])
+    query = queries.ideas_query(g.api_token.agency_id, filters, settled)
     output = _wanted_format()
     if output != "json":
         return _stream(query, output)
@@ -340,7 +283,7 @@ def move_pipeline(idea_id: int):
     data = json_object(PIPELINE_FIELDS, required=("stage",))
     request_hash = hashlib.sha256(f"{idea_id}\n".encode() + request.get_data()).hexdigest()
     if key is not None:
-        stored = _stored_response(key)
+        stored = queries.stored_response(g.api_token.id, key)
         if stored is not None:
             return _replay(stored, request_hash)
     idea = _agency_idea(idea_id)
@@ -358,16 +301,8 @@ def move_pipeline(idea_id: int):
         db.session.commit()
     except IntegrityError:  # the same key won a race: answer as the winner did
         db.session.rollback()
-        return _replay(_stored_response(key), request_hash)
+        return _replay(queries.stored_response(g.api_token.id, key), request_hash)
     return Response(body, status=200, mimetype="application/json")
-
-
-def _stored_response(key: str) -> IdempotentResponse | None:
-    return db.session.scalar(
-        select(IdempotentResponse).where(
-            IdempotentResponse.token_id == g.api_token.id, IdempotentResponse.key == key
-        )
-    )
 
 
 def _replay(stored: IdempotentResponse, request_hash: str) -> Response:
@@ -385,12 +320,7 @@ def _replay(stored: IdempotentResponse, request_hash: str) -> Response:
 @bp.get("/challenges")
 def list_challenges():
     _require_scope("ideas:read")
-    challenges = db.session.scalars(
-        select(Challenge)
-        .where(Challenge.agency_id == g.api_token.agency_id)
-        .options(selectinload(Challenge.tags))
-        .order_by(Challenge.opens_at.desc(), Challenge.id.desc())
-    ).all()
+    challenges = queries.agency_challenges(g.api_token.agency_id)
     now = now_utc()
     return jsonify({"data": [serializers.challenge_json(c, now) for c in challenges]})
 
