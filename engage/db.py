@@ -1,11 +1,16 @@
-"""Column types and mixins shared by every model: UTC timestamps."""
+"""Database helpers shared by every feature: UTC timestamp columns, row locks,
+dialect-aware inserts, SQLite set-up, and times as the API writes them."""
 
 import sqlite3
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, TypeDecorator, event
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, TypeDecorator, event, inspect, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from engage.errors import InvalidTransition
 
@@ -72,9 +77,6 @@ def render_migration_item(type_, obj, autogen_context):
 
 def insert_for(session, model):
     """An INSERT for the session's database that can say ON CONFLICT DO NOTHING."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     dialect = session.get_bind().dialect.name
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
@@ -87,10 +89,6 @@ def lock(instance) -> None:
     first, so calling it twice is harmless. PostgreSQL locks the row (FOR UPDATE);
     SQLite has one writer at a time, so a no-op write takes the database's write lock.
     """
-    from flask_babel import lazy_gettext as _l
-    from sqlalchemy import inspect, text
-    from sqlalchemy.orm.exc import ObjectDeletedError
-
     session = inspect(instance).session
     session.flush()
     if session.get_bind().dialect.name == "sqlite":
