@@ -20,7 +20,7 @@ from engage.auth import sessions
 from engage.challenges.states import PHASE_RULES
 from engage.cli import register_commands
 from engage.config import check_production_safety, derive_settings, load_config
-from engage.db import now_utc, render_migration_item
+from engage.db import include_in_autogenerate, now_utc, render_migration_item
 from engage.errors import register_error_handlers
 from engage.http import external_url, refuse_broken_text
 from engage.ideas import permissions as idea_permissions
@@ -31,6 +31,7 @@ from engage.web.auth import bp as auth_bp
 from engage.web.challenges import bp as challenges_bp
 from engage.web.ideas import bp as ideas_bp
 from engage.web.moderation import bp as moderation_bp
+from engage.web.search import bp as search_bp
 from engage.web.workspace import bp as workspace_bp
 
 
@@ -88,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_migration_item,
+        include_name=include_in_autogenerate,
     )
     extensions.csrf.init_app(app)
     extensions.cache.init_app(app)
@@ -119,6 +121,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(challenges_bp)
     app.register_blueprint(ideas_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(workspace_bp)

@@ -1,5 +1,6 @@
 """Database helpers shared by every feature: UTC timestamp columns, row locks,
-dialect-aware inserts, SQLite set-up, and times as the API writes them."""
+dialect-aware inserts, SQLite set-up, times as the API writes them, and what
+autogenerate leaves out (the search engine's tables and columns)."""
 
 import sqlite3
 from datetime import UTC, datetime
@@ -73,6 +74,31 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# Full-text search lives outside the models, in the database's own engine (migration
+# 0009_search): SQLite's FTS5 tables (and the shadow tables FTS5 keeps beside them) and
+# PostgreSQL's search_vector columns with their GIN indexes. Autogenerate compares the
+# models with the database: without this, it would offer to drop them.
+SEARCH_TABLES = ("idea_search", "challenge_search")
+SEARCH_COLUMN = "search_vector"
+SEARCH_INDEXES = ("ix_ideas_search_vector", "ix_challenges_search_vector")
+
+
+def is_search_table(name: str) -> bool:
+    """Whether `name` is an FTS5 table of search, or one of its shadow tables."""
+    return any(name == table or name.startswith(table + "_") for table in SEARCH_TABLES)
+
+
+def include_in_autogenerate(name, type_, parent_names) -> bool:
+    """Alembic's include_name hook: leave the search machinery out of comparisons."""
+    if type_ == "table":
+        return not is_search_table(name)
+    if type_ == "column":
+        return name != SEARCH_COLUMN
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
 
 
 def insert_for(session, model):

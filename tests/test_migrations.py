@@ -8,6 +8,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, inspect, select, text
 
 from engage import create_app
+from engage.db import is_search_table
 from engage.extensions import db
 
 
@@ -15,7 +16,8 @@ def schema_differences(app) -> list:
     """What autogenerate would write, with the options the app gives Alembic."""
     configure_args = app.extensions["migrate"].configure_args
     options = {
-        key: configure_args[key] for key in ("compare_type", "render_as_batch", "render_item")
+        key: configure_args[key]
+        for key in ("compare_type", "render_as_batch", "render_item", "include_name")
     }
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts=options)
@@ -35,8 +37,9 @@ def current_revision(app) -> str | None:
 
 
 def table_names(app) -> set[str]:
+    """The database's tables, less the search engine's (not models: engage.db says why)."""
     with app.app_context():
-        return set(inspect(db.engine).get_table_names())
+        return {name for name in inspect(db.engine).get_table_names() if not is_search_table(name)}
 
 
 @pytest.fixture
