@@ -39,7 +39,8 @@ format: $(INSTALLED)
 
 translations-extract: $(INSTALLED)
 	$(BIN)/pybabel extract --no-location --sort-by-file -F babel.cfg -k _l -k lazy_gettext \
-		--msgid-bugs-address "" --project Engage -c "i18n:" -o translations/messages.pot .
+		--msgid-bugs-address "" --project Engage -c "i18n:" --ignore-dirs ".*" \
+		-o translations/messages.pot .
 
 translations-update: translations-extract
 	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
@@ -47,6 +48,7 @@ translations-update: translations-extract
 bench: $(INSTALLED)
 	$(BIN)/python bench/markdown_corpus.py
 	$(BIN)/python bench/idea_list.py
+	$(BIN)/python bench/search.py
 	$(BIN)/python bench/export.py
 
 clean:

@@ -140,6 +140,7 @@ def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
             "home": lambda: client.get("/"),
             "challenge-list": lambda: client.get("/challenges"),
             "challenge": lambda: client.get("/challenges/trees"),
+            "challenge-filtered": lambda: client.get("/challenges/trees?outcome=awaiting"),
             "idea": lambda: client.get(f"/ideas/{idea.id}"),
             "idea-signed-in": lambda: client.get(f"/ideas/{idea.id}"),
             "register": lambda: client.get("/account/register"),
@@ -155,6 +156,8 @@ def pages(client, auth, make_user, make_agency, make_challenge, make_idea):
                 f"/ideas/{idea.id}/comments", data={"body": ""}
             ),
             "profile": lambda: client.get("/account/"),
+            "search": lambda: client.get("/search?q=trees"),
+            "search-in-challenge": lambda: client.get("/search?q=trees&challenge=trees"),
             "not-found": lambda: client.get("/challenges/nope"),
             "challenge-form-with-errors": lambda: client.post(
                 "/agencies/city/challenges/new", data={"vote_limit": "0"}
@@ -176,6 +179,7 @@ PAGES = [
     "home",
     "challenge-list",
     "challenge",
+    "challenge-filtered",
     "idea",
     "idea-signed-in",
     "register",
@@ -185,6 +189,8 @@ PAGES = [
     "submit-with-errors",
     "comment-with-errors",
     "profile",
+    "search",
+    "search-in-challenge",
     "not-found",
     "challenge-form-with-errors",
     *STAFF_PAGES,

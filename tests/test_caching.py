@@ -17,6 +17,15 @@ def cached_app(app):
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_cache_afterwards(app):
+    """The app is shared by the tests of this process: give the next ones no cache again,
+    or they would be served the pages cached here (ids restart in every test)."""
+    yield
+    app.config["CACHE_TYPE"] = "NullCache"
+    cache.init_app(app)
+
+
 def test_visitor_is_served_the_cached_challenge_page(cached_app, make_challenge, make_idea):
     challenge = make_challenge("open")
     client = cached_app.test_client()

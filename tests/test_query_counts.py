@@ -173,3 +173,64 @@ def test_idea_page_shows_what_was_counted(app, client, idea_with_comments):
     assert page.count('class="comment"') == 30
     assert "30 comments" in page
     assert "You voted for this idea." in page
+
+
+@pytest.mark.parametrize(
+    "filters", ["outcome=awaiting", "tag=shared", "outcome=awaiting&tag=shared"]
+)
+def test_filtered_challenge_page_query_count_does_not_grow_with_ideas(
+    app, client, query_counter, challenge_with_ideas, filters
+):
+    challenge_with_ideas(5, "five")
+    challenge_with_ideas(20, "twenty")
+
+    five = count_queries(app, client, query_counter, f"/challenges/five?{filters}")
+    twenty = count_queries(app, client, query_counter, f"/challenges/twenty?{filters}")
+    unfiltered = count_queries(app, client, query_counter, "/challenges/twenty")
+
+    assert five == twenty
+    # The one query more counts the matching ideas, for the pages.
+    assert twenty == unfiltered + 1 <= MAX_QUERIES
+
+
+def test_limited_challenge_and_idea_pages_count_votes_left_in_one_query(
+    app, client, query_counter, make_challenge, make_idea, voter
+):
+    pages = {}
+    for limit in (None, 3):
+        challenge = make_challenge("open", vote_limit=limit)
+        idea = make_idea(challenge, author=make_people(1)[0])
+        cast_vote(voter, idea)
+        db.session.commit()
+        pages[limit] = (f"/challenges/{challenge.slug}", f"/ideas/{idea.id}")
+
+    for unlimited, limited in zip(pages[None], pages[3], strict=True):
+        without = count_queries(app, client, query_counter, unlimited)
+        with_limit = count_queries(app, client, query_counter, limited)
+        assert with_limit == without + 1 <= MAX_QUERIES
+
+
+def test_home_page_query_count_does_not_grow_with_answers(
+    app, client, auth, query_counter, make_user, make_agency, make_challenge, make_idea
+):
+    from engage.ideas import decisions
+
+    auth.logout()
+    admin = make_user()
+    agencies = [make_agency(members=[(admin, "admin")]) for _ in range(2)]
+
+    def answer(count: int) -> int:
+        for agency in agencies:
+            challenge = make_challenge("open", agency=agency)
+            for number in range(count):
+                idea = make_idea(challenge, author=make_people(1)[0])
+                decisions.decide_idea(admin, idea, "accept" if number % 2 else "decline", "Ok.")
+                if number % 2:
+                    decisions.move_idea_stage(admin, idea, "implemented", "Done.")
+        db.session.commit()
+        return count_queries(app, client, query_counter, "/")
+
+    few = answer(2)
+    many = answer(10)
+
+    assert few == many <= MAX_QUERIES

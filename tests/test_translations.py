@@ -42,6 +42,10 @@ def fresh_template(tmp_path_factory):
             "_l",
             "-k",
             "lazy_gettext",
+            # Babel skips directories whose names start with "_" unless told otherwise:
+            # templates/_macros holds strings too.
+            "--ignore-dirs",
+            ".*",
             "-o",
             str(output),
             ".",

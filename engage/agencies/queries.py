@@ -1,4 +1,5 @@
-"""Read-side queries for the agency pages: agencies with their team sizes, a team."""
+"""Read-side queries for the agency pages: agencies with their team sizes, a team, and
+which people speak for an agency."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -46,3 +47,17 @@ def open_invitations(agency_id: int) -> list[Invitation]:
         )
         .order_by(Invitation.created_at.desc())
     ).all()
+
+
+def members_among(agency_id: int, user_ids) -> set[int]:
+    """Which of these people are members (admins or moderators) of the agency (one query)."""
+    user_ids = set(user_ids)
+    if not user_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Membership.user_id).where(
+                Membership.agency_id == agency_id, Membership.user_id.in_(user_ids)
+            )
+        )
+    )

@@ -8,6 +8,7 @@ an existing idea locks its row first, so simultaneous requests take turns; a for
 twice with the same submission key creates one idea or comment.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -135,6 +136,57 @@ def withdraw_idea(author: User, idea: Idea, now: datetime | None = None) -> None
     db.session.flush()
 
 
+def _votes_used(voter: User, challenge: Challenge) -> int:
+    """How many of the voter's votes count against the challenge's vote limit (one query).
+
+    Votes on ideas that left (withdrawn, hidden, merged) no longer use the quota.
+    """
+    return db.session.scalar(
+        select(func.count(Vote.id))
+        .join(Idea, Idea.id == Vote.idea_id)
+        .where(
+            Vote.voter_id == voter.id,
+            Vote.challenge_id == challenge.id,
+            Idea.moderation_state == states.PUBLISHED,
+        )
+    )
+
+
+def _votes_used_up(limit: int):
+    return _l(
+        "You have used all %(limit)d of your votes in this challenge. "
+        "Take one back to vote for this idea.",
+        limit=limit,
+    )
+
+
+@dataclass(frozen=True)
+class VotesLeft:
+    """A person's votes in a challenge that limits them: the limit and how many are used."""
+
+    limit: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(self.limit - self.used, 0)
+
+    @property
+    def reason(self):
+        """Why this person cannot vote for one more idea (what cast_vote would raise)."""
+        return _votes_used_up(self.limit)
+
+
+def votes_left(user, challenge: Challenge, now: datetime | None = None) -> VotesLeft | None:
+    """The person's votes left in the challenge (one query), or None when the challenge
+    has no vote limit, takes no votes now, or the person is not signed in."""
+    if challenge.vote_limit is None or user is None or not user.is_authenticated:
+        return None
+    if not challenge.rules(now).vote:
+        return None
+    return VotesLeft(challenge.vote_limit, _votes_used(user, challenge))
+
+
 def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
     """Add the voter's vote; return False if it was already there.
 
@@ -153,24 +205,8 @@ def cast_vote(voter: User, idea: Idea, now: datetime | None = None) -> bool:
         )
         if already is not None:
             return False
-        # Votes on ideas that left (withdrawn, hidden, merged) no longer use the quota.
-        used = db.session.scalar(
-            select(func.count(Vote.id))
-            .join(Idea, Idea.id == Vote.idea_id)
-            .where(
-                Vote.voter_id == voter.id,
-                Vote.challenge_id == challenge.id,
-                Idea.moderation_state == states.PUBLISHED,
-            )
-        )
-        if used >= challenge.vote_limit:
-            raise LimitReached(
-                _l(
-                    "You have used all %(limit)d of your votes in this challenge. "
-                    "Take one back to vote for this idea.",
-                    limit=challenge.vote_limit,
-                )
-            )
+        if _votes_used(voter, challenge) >= challenge.vote_limit:
+            raise LimitReached(_votes_used_up(challenge.vote_limit))
     # RETURNING tells whether a row went in; rowcount cannot: with implicit RETURNING,
     # PostgreSQL drivers report -1 whether the row was inserted or skipped.
     inserted = db.session.scalar(
