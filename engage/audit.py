@@ -3,7 +3,7 @@ system, without an actor) make to an idea or a comment. Every feature writes to 
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy import ForeignKey, Index, String, Text, event, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.db import UTCDateTime, now_utc
@@ -67,3 +67,13 @@ def record_action(
     )
     db.session.add(record)
     return record
+
+
+def decision_records(idea_id: int) -> list[ModerationAction]:
+    """The agency's decisions on the idea, newest first: what it decided, when, and its
+    public response (each record keeps the response given then)."""
+    return db.session.scalars(
+        select(ModerationAction)
+        .where(ModerationAction.idea_id == idea_id, ModerationAction.action.like("decide_%"))
+        .order_by(ModerationAction.id.desc())
+    ).all()

@@ -266,7 +266,7 @@ def test_document_matches_its_own_schema(client, contract):
             "POST",
             "/ideas/{idea_id}/pipeline",
             "/api/v1/ideas/{idea}/pipeline",
-            {"stage": "backlog"},
+            {"stage": "concept"},
             409,
         ),
         (

@@ -184,11 +184,9 @@ def test_stages_may_be_skipped_forward(client, world):
     ("start", "target"),
     [
         ("backlog", "backlog"),
-        ("concept", "backlog"),
-        ("validation", "concept"),
+        ("validation", "validation"),
         ("implemented", "discontinued"),
-        ("implemented", "deployment"),
-        ("discontinued", "concept"),
+        ("discontinued", "discontinued"),
     ],
 )
 def test_illegal_move_is_409_and_changes_nothing(client, world, mailbox, start, target):
@@ -200,6 +198,38 @@ def test_illegal_move_is_409_and_changes_nothing(client, world, mailbox, start, 
     assert_problem(move(client, world, {"stage": target}), 409, "stage")
     assert snapshot(world.idea) == before
     assert mailbox == []
+
+
+BACK_MOVES = [
+    ("concept", "backlog"),
+    ("validation", "concept"),
+    ("implemented", "deployment"),
+    ("discontinued", "concept"),
+]
+
+
+@pytest.mark.parametrize(("start", "target"), BACK_MOVES)
+def test_moving_back_without_a_note_is_422_naming_the_note(client, world, mailbox, start, target):
+    move_idea_stage(world.admin, world.idea, start)
+    db.session.commit()
+    mailbox.clear()
+    before = snapshot(world.idea)
+    assert_problem(move(client, world, {"stage": target}), 422, "note")
+    assert snapshot(world.idea) == before
+    assert mailbox == []
+
+
+@pytest.mark.parametrize(("start", "target"), BACK_MOVES)
+def test_moving_back_with_a_note_is_accepted(client, world, start, target):
+    # ISO 56002's process is iterative: a concept can go back to validation.
+    move_idea_stage(world.admin, world.idea, start)
+    db.session.commit()
+
+    response = move(client, world, {"stage": target, "note": "The pilot needs another round."})
+
+    assert response.status_code == 200
+    assert response.get_json()["pipeline_stage"] == target
+    assert response.get_json()["pipeline_history"][-1]["note"] == "The pilot needs another round."
 
 
 @pytest.mark.parametrize("decision", [None, "shortlist", "decline"])

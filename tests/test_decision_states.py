@@ -19,8 +19,8 @@ EXPECTED = transition_table("""
              shortlist    accept    decline
 none         shortlisted  accepted  declined
 shortlisted  -            accepted  declined
-accepted     -            -         -
-declined     -            -         -
+accepted     shortlisted  -         declined
+declined     shortlisted  accepted  -
 """)
 ALLOWED = [pair for pair, target in EXPECTED.items() if target]
 REFUSED = [pair for pair, target in EXPECTED.items() if not target]
@@ -33,11 +33,17 @@ STAGE_PAIRS = [(s, t) for s in states.PIPELINE_STAGES for t in states.PIPELINE_S
 
 
 def _may_move(source: str, target: str) -> bool:
-    if source in FINAL:
+    if source == target:
         return False
     if target == "discontinued":
-        return True
-    return FORWARD.index(target) > FORWARD.index(source)
+        return source not in FINAL
+    return True  # any stage of the process, forward or back
+
+
+def _goes_back(source: str, target: str) -> bool:
+    if source == "discontinued":
+        return True  # reopening
+    return target != "discontinued" and FORWARD.index(target) < FORWARD.index(source)
 
 
 STAGE_ALLOWED = [(s, t) for s, t in STAGE_PAIRS if _may_move(s, t)]
@@ -263,27 +269,25 @@ def test_pipeline_table_is_the_iso_56002_process():
 
 def test_every_stage_pair_is_either_allowed_or_refused():
     assert len(STAGE_ALLOWED) + len(STAGE_REFUSED) == 7 * 7
-    # 15 forward moves (5 + 4 + 3 + 2 + 1) and discontinued from the 5 stages not final.
-    assert len(STAGE_ALLOWED) == 20
+    # Between the 6 stages of the process both ways (6 x 5), reopening a discontinued
+    # idea at any of them (6), and discontinued from the 5 stages not final.
+    assert len(STAGE_ALLOWED) == 41
 
 
 @pytest.mark.parametrize("stage", states.PIPELINE_STAGES)
-def test_allowed_next_stages_are_the_later_ones_then_discontinued(idea_with, stage):
+def test_allowed_next_stages_are_the_other_ones_then_discontinued(idea_with, stage):
     idea = idea_with("accepted", stage=stage)
 
     expected = [t for s, t in STAGE_ALLOWED if s == stage]
     assert states.allowed_next_stages(idea) == expected
-    if stage in FINAL:
-        assert expected == []
-    else:
-        assert expected[-1] == "discontinued"
+    assert ("discontinued" in expected) == (stage not in FINAL)
 
 
 @pytest.mark.parametrize(("stage", "target"), STAGE_ALLOWED)
 def test_allowed_stage_move_reaches_its_target(idea_with, stage, target):
     idea = idea_with("accepted", stage=stage)
 
-    result = states.apply_stage(idea, target)
+    result = states.apply_stage(idea, target, "Why it moves.")
     db.session.commit()
 
     assert result == (stage, target)
@@ -342,4 +346,51 @@ def test_stage_moves_follow_allowed_next_stages_step_by_step(idea_with):
     db.session.commit()
 
     assert _stored(idea).pipeline_stage == "implemented"
-    assert states.allowed_next_stages(idea) == []
+    assert states.allowed_next_stages(idea) == FORWARD[:-1]  # back only, with a note
+
+
+@pytest.mark.parametrize(
+    ("stage", "target"), [(s, t) for s, t in STAGE_ALLOWED if _goes_back(s, t)]
+)
+def test_moving_back_needs_a_public_note(idea_with, stage, target):
+    idea = idea_with("accepted", stage=stage)
+
+    with pytest.raises(ValidationFailed) as raised:
+        states.apply_stage(idea, target, "  ")
+
+    assert raised.value.field == "note"
+    assert idea.pipeline_stage == stage
+    assert states.apply_stage(idea, target, "The pilot showed we must test again.") == (
+        stage,
+        target,
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "target"), [(s, t) for s, t in STAGE_ALLOWED if not _goes_back(s, t)]
+)
+def test_moving_forward_needs_no_note(idea_with, stage, target):
+    idea = idea_with("accepted", stage=stage)
+
+    assert states.apply_stage(idea, target) == (stage, target)
+
+
+def test_changing_an_accepted_decision_keeps_every_response_and_the_stage_history(
+    idea_with, admin
+):
+    idea = idea_with("none")
+    decisions.decide_idea(admin, idea, "accept", "We will build it.")
+    decisions.move_idea_stage(admin, idea, "development", "Building.")
+    decisions.decide_idea(admin, idea, "decline", "The budget was withdrawn.")
+    db.session.commit()
+
+    stored = _stored(idea)
+    assert (stored.decision, stored.pipeline_stage) == ("declined", None)
+    assert stored.decision_response == "The budget was withdrawn."
+    assert [e.stage for e in stored.pipeline_events] == ["backlog", "development"]
+    responses = db.session.scalars(
+        select(ModerationAction.reason)
+        .where(ModerationAction.idea_id == idea.id, ModerationAction.action.like("decide_%"))
+        .order_by(ModerationAction.id)
+    ).all()
+    assert responses == ["We will build it.", "The budget was withdrawn."]

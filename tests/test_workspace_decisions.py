@@ -230,9 +230,11 @@ def test_overlong_response_is_refused(client, as_admin, world):
     assert snapshot(world.idea) == before
 
 
-@pytest.mark.parametrize(("first", "label"), [("accept", "Accepted"), ("decline", "Declined")])
-@pytest.mark.parametrize("second", ["shortlist", "accept", "decline"])
-def test_deciding_twice_is_refused_with_a_message(
+@pytest.mark.parametrize(
+    ("first", "label", "second"),
+    [("accept", "Accepted", "accept"), ("decline", "Declined", "decline")],
+)
+def test_taking_the_same_decision_again_is_refused_with_a_message(
     client, as_admin, world, mailbox, first, label, second
 ):
     decide(client, world.idea, first)
@@ -277,13 +279,37 @@ def test_decision_form_is_not_offered_for_an_unpublished_idea(client, as_admin, 
     assert "Publish the decision" not in body
 
 
-def test_decision_form_is_not_offered_once_the_decision_is_final(client, as_admin, world):
-    decide(client, world.idea, "decline")
+@pytest.mark.parametrize(
+    ("first", "offered"),
+    [
+        ("shortlist", ["accept", "decline"]),
+        ("accept", ["shortlist", "decline"]),
+        ("decline", ["shortlist", "accept"]),
+    ],
+)
+def test_a_decision_taken_can_be_changed_to_another(client, as_admin, world, first, offered):
+    decide(client, world.idea, first)
 
-    body = text_of(client.get(f"/agencies/city/ideas/{world.idea.id}/decision"))
+    body = client.get(f"/agencies/city/ideas/{world.idea.id}/decision").get_data(as_text=True)
 
-    assert "Publish the decision" not in body
-    assert "Declined" in body
+    assert re.findall(r'name="action"[^>]*value="(\w+)"', body) == offered
+    assert "Change the decision" in body
+
+
+def test_changing_a_decision_tells_people_and_keeps_the_earlier_response(
+    client, as_admin, world, mailbox
+):
+    decide(client, world.idea, "accept", "We will build it.")
+    mailbox.clear()
+
+    answer = decide(client, world.idea, "decline", "The budget was withdrawn.")
+
+    assert answer.status_code == 302
+    assert db.session.get(Idea, world.idea.id).decision == "declined"
+    assert mailbox  # the author at least hears of the change
+    page = text_of(client.get(f"/ideas/{world.idea.id}"))
+    assert "The budget was withdrawn." in page
+    assert "We will build it." in page  # the earlier decision stays on the record
 
 
 def test_shortlisted_idea_is_offered_accept_and_decline(client, as_admin, world):
@@ -412,14 +438,21 @@ def test_decision_page_shows_the_pipeline_to_staff(client, as_admin, world):
 # --- moving through the pipeline ---------------------------------------------------------
 
 
-def test_stage_form_offers_only_later_stages_and_discontinued(client, as_admin, world):
+def test_stage_form_offers_the_other_stages_and_discontinued(client, as_admin, world):
     accepted(client, world.idea)
     move(client, world.idea, "validation")
 
     body = client.get(f"/agencies/city/ideas/{world.idea.id}/decision").get_data(as_text=True)
 
     offered = re.findall(r'<option[^>]*value="(\w+)"', body.split('id="stage"')[1])
-    assert offered == ["development", "deployment", "implemented", "discontinued"]
+    assert offered == [
+        "backlog",
+        "concept",
+        "development",
+        "deployment",
+        "implemented",
+        "discontinued",
+    ]
 
 
 def test_stage_form_is_not_offered_before_acceptance(client, as_admin, world):
@@ -454,6 +487,20 @@ def test_moving_says_the_stage_is_public(client, as_admin, world):
     body = text_of(client.get(f"/agencies/city/ideas/{world.idea.id}/decision"))
 
     assert "The new stage is shown on the idea's page." in body
+
+
+def test_moving_to_the_stage_it_is_in_is_refused(client, as_admin, world, mailbox):
+    accepted(client, world.idea)
+    move(client, world.idea, "concept")
+    before = snapshot(world.idea)
+    mailbox.clear()
+
+    response = move(client, world.idea, "concept", "Again.")
+
+    assert response.status_code == 422
+    assert "An idea in stage Concept cannot move to Concept." in text_of(response)
+    assert snapshot(world.idea) == before
+    assert mailbox == []
 
 
 def test_moving_may_skip_stages(client, as_admin, world):
@@ -495,12 +542,11 @@ def test_discontinuing_works_from_any_stage_not_final(client, as_admin, world, s
     [
         ("concept", "backlog"),
         ("validation", "concept"),
-        ("concept", "concept"),
         ("implemented", "deployment"),
         ("discontinued", "concept"),
     ],
 )
-def test_moving_backwards_is_refused_and_changes_nothing(
+def test_moving_back_without_a_note_is_refused_and_changes_nothing(
     client, as_admin, world, mailbox, current, target
 ):
     accepted(client, world.idea)
@@ -508,13 +554,32 @@ def test_moving_backwards_is_refused_and_changes_nothing(
     before = snapshot(world.idea)
     mailbox.clear()
 
-    response = move(client, world.idea, target, "Going back.", "REF-1")
+    response = move(client, world.idea, target, "", "REF-1")
 
     assert response.status_code == 422
-    current_label, target_label = states.STAGE_LABELS[current], states.STAGE_LABELS[target]
-    assert f"An idea in stage {current_label} cannot move to {target_label}." in text_of(response)
+    target_label = states.STAGE_LABELS[target]
+    assert f"Say in the public note why the idea goes back to {target_label}." in field_error(
+        response, "note"
+    )
     assert snapshot(world.idea) == before
     assert mailbox == []
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [("concept", "backlog"), ("implemented", "deployment"), ("discontinued", "concept")],
+)
+def test_moving_back_with_a_note_is_shown_on_the_idea_page(
+    client, as_admin, world, current, target
+):
+    accepted(client, world.idea)
+    move(client, world.idea, current)
+
+    response = move(client, world.idea, target, "The pilot needs another round.")
+
+    assert response.status_code == 302
+    assert db.session.get(Idea, world.idea.id).pipeline_stage == target
+    assert "The pilot needs another round." in text_of(client.get(f"/ideas/{world.idea.id}"))
 
 
 def test_moving_an_idea_not_accepted_is_refused(client, as_admin, world):

@@ -323,7 +323,13 @@ def openapi_document() -> dict:
             "/ideas/{idea_id}/pipeline": {
                 "post": {
                     "operationId": "moveIdeaStage",
-                    "summary": "Move an accepted idea to a later stage (scope pipeline:write)",
+                    "summary": "Move an accepted idea to another stage (scope pipeline:write)",
+                    "description": "ISO 56002's process is iterative: an accepted idea may "
+                    "move to any other stage of backlog, concept, validation, development, "
+                    "deployment and implemented, forward or back, or to discontinued unless "
+                    "it is implemented or discontinued already. A move back (or reopening a "
+                    "discontinued idea) needs a `note`, shown on the idea's public page; "
+                    "without one the answer is 422 naming `note`.",
                     "parameters": [
                         IDEA_ID,
                         {
@@ -345,7 +351,10 @@ def openapi_document() -> dict:
                             "content": {"application/json": {"schema": _ref("IdeaDetail")}},
                         },
                         "404": _problem("No such idea in this agency."),
-                        "409": _problem("The idea cannot move to that stage now."),
+                        "409": _problem(
+                            "The idea cannot move to that stage now (it is not accepted, "
+                            "or already there)."
+                        ),
                         "413": _problem(f"The body is over {BODY_MAX} bytes."),
                         "415": _problem(
                             "The body is not JSON (`Content-Type: application/json` or "
@@ -354,7 +363,7 @@ def openapi_document() -> dict:
                         "422": _problem(
                             "A field is unknown, missing, not a string, or holds a NUL "
                             "character or an unpaired surrogate; or the Idempotency-Key was "
-                            "reused."
+                            "reused; or a move back has no note."
                         ),
                         **ERRORS,
                     },

@@ -88,7 +88,7 @@ def move_idea_stage(
     note: str | None = None,
     external_ref: str | None = None,
 ) -> PipelineEvent:
-    """Move an accepted idea to a later stage (or discontinue it), with a public note.
+    """Move an accepted idea to another stage (back with a note, or discontinue it).
 
     `actor` is the agency's admin, or None for an agency system through the API; who
     may is the caller's to check (the workspace's admin pages, the API's token scope).
@@ -104,7 +104,7 @@ def move_idea_stage(
         )
     note_html = render_written(note, "note") if note else ""
     lock(idea)
-    source, target = states.apply_stage(idea, stage)
+    source, target = states.apply_stage(idea, stage, note)
     if external_ref:
         idea.external_ref = external_ref
     event = PipelineEvent(

@@ -183,10 +183,19 @@ DECISION_LABELS = {
     ACCEPTED: _l("Accepted"),
     DECLINED: _l("Declined"),
 }
+# A decision can be corrected: an accepted idea can go back to the shortlist or be
+# declined, a declined one reconsidered. Each change needs a new public response; the
+# audit trail keeps every earlier one.
 DECISION_TRANSITIONS = {
-    "shortlist": Transition(frozenset({NO_DECISION}), SHORTLISTED, needs_reason=True),
-    "accept": Transition(frozenset({NO_DECISION, SHORTLISTED}), ACCEPTED, needs_reason=True),
-    "decline": Transition(frozenset({NO_DECISION, SHORTLISTED}), DECLINED, needs_reason=True),
+    "shortlist": Transition(
+        frozenset({NO_DECISION, ACCEPTED, DECLINED}), SHORTLISTED, needs_reason=True
+    ),
+    "accept": Transition(
+        frozenset({NO_DECISION, SHORTLISTED, DECLINED}), ACCEPTED, needs_reason=True
+    ),
+    "decline": Transition(
+        frozenset({NO_DECISION, SHORTLISTED, ACCEPTED}), DECLINED, needs_reason=True
+    ),
 }
 
 # ISO 56002's innovation process: accepted ideas move forward through these stages,
@@ -216,8 +225,9 @@ STAGE_LABELS = {
 def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
     """Shortlist, accept or decline a published idea; the only code that assigns `decision`.
 
-    Accepting puts the idea in the pipeline's first stage. Raises InvalidTransition,
-    or ValidationFailed ("response") without a response.
+    Accepting puts the idea in the pipeline's first stage; leaving "accepted" takes it
+    out of the pipeline (its stage history stays). Raises InvalidTransition, or
+    ValidationFailed ("response") without a response.
     """
     transition = DECISION_TRANSITIONS.get(action)
     if idea.moderation_state != PUBLISHED:
@@ -235,24 +245,33 @@ def apply_decision(idea, action: str, response: str | None) -> tuple[str, str]:
     idea.decision = transition.target
     idea.decision_response = (response or "").strip() or None
     idea.decided_at = now_utc()
-    if transition.target == ACCEPTED:
-        idea.pipeline_stage = FORWARD_STAGES[0]
+    idea.pipeline_stage = FORWARD_STAGES[0] if transition.target == ACCEPTED else None
     return source, transition.target
 
 
 def allowed_next_stages(idea) -> list[str]:
-    """The stages an accepted idea may move to: any later one, or discontinued."""
+    """The stages an accepted idea may move to. ISO 56002's process is iterative: any
+    other stage of the process, later or earlier (a move back needs a public note), and
+    discontinued from any stage that is not final."""
     current = idea.pipeline_stage
-    if idea.decision != ACCEPTED or current is None or current in FINAL_STAGES:
+    if idea.decision != ACCEPTED or current is None:
         return []
-    later = list(FORWARD_STAGES[FORWARD_STAGES.index(current) + 1 :])
-    return [*later, "discontinued"]
+    stages = [stage for stage in FORWARD_STAGES if stage != current]
+    return stages if current in FINAL_STAGES else [*stages, "discontinued"]
 
 
-def apply_stage(idea, stage: str) -> tuple[str | None, str]:
-    """Move an accepted idea to a later pipeline stage; the only code that assigns
-    `pipeline_stage` after acceptance. Raises ValidationFailed for an unknown stage,
-    InvalidTransition for any other move."""
+def is_move_back(source: str, target: str) -> bool:
+    """Whether going from `source` to `target` goes back in the process (or reopens a
+    discontinued idea)."""
+    if source == "discontinued":
+        return True
+    return target in FORWARD_STAGES and FORWARD_STAGES.index(target) < FORWARD_STAGES.index(source)
+
+
+def apply_stage(idea, stage: str, note: str | None = None) -> tuple[str | None, str]:
+    """Move an accepted idea to another pipeline stage; the only code that assigns
+    `pipeline_stage` after acceptance. Raises ValidationFailed for an unknown stage or a
+    move back without a note, InvalidTransition for any other move."""
     if stage not in PIPELINE_STAGES:
         raise ValidationFailed(_l("Unknown stage."), "stage")
     if idea.pipeline_stage is None:
@@ -272,6 +291,14 @@ def apply_stage(idea, stage: str) -> tuple[str | None, str]:
                 target=STAGE_LABELS[stage],
             ),
             "stage",
+        )
+    if is_move_back(idea.pipeline_stage, stage) and not (note or "").strip():
+        raise ValidationFailed(
+            _l(
+                "Say in the public note why the idea goes back to %(target)s.",
+                target=STAGE_LABELS[stage],
+            ),
+            "note",
         )
     source = idea.pipeline_stage
     idea.pipeline_stage = stage

@@ -6,13 +6,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engage.agencies import queries as agency_queries
+from engage.audit import decision_records
 from engage.challenges import queries as challenge_queries
 from engage.db import now_utc
 from engage.errors import DomainError, NotPermitted
 from engage.extensions import db
 from engage.forms import ActionForm, markdown_preview, render_form
 from engage.http import cached_for_visitors, safe_next
-from engage.ideas import queries, services
+from engage.ideas import queries, services, states
 from engage.ideas.forms import CommentForm, IdeaForm
 from engage.ideas.models import Idea
 from engage.ideas.permissions import (
@@ -97,12 +99,24 @@ def submit(slug: str):
 
 def _idea_page(idea: Idea, comment_form: CommentForm | None) -> dict:
     """Everything the idea page shows, in a constant number of queries."""
+    comments = queries.comments_on(idea.id, COMMENTS_SHOWN)
+    challenge = idea.challenge
     return {
         "idea": idea,
-        "challenge": idea.challenge,
-        "phase": idea.challenge.phase(_now()),
-        "comments": queries.comments_on(idea.id, COMMENTS_SHOWN),
+        "challenge": challenge,
+        "phase": challenge.phase(_now()),
+        "comments": comments,
+        # Comments by the agency's own staff speak for it: one query for all of them.
+        "official_ids": agency_queries.members_among(
+            challenge.agency_id, {comment.author_id for comment in comments}
+        ),
         "has_voted": idea.id in services.voted_idea_ids(current_user, [idea.id]),
+        "votes": services.votes_left(current_user, challenge, _now()),
+        # The responses given before the current decision stay on the record.
+        "decision_labels": states.DECISION_LABELS,
+        "earlier_decisions": (
+            decision_records(idea.id)[1:] if idea.decision != states.NO_DECISION else []
+        ),
         "comment_form": comment_form,
     }
 

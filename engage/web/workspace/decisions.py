@@ -12,7 +12,20 @@ from engage.ideas import decisions, states
 from engage.ideas.permissions import can_decide_idea
 from engage.permissions import require
 from engage.web.workspace.base import IDEA_ID, agency_for_admin, agency_for_staff, bp, idea_of
-from engage.web.workspace.forms import DecisionForm, StageForm
+from engage.web.workspace.forms import DECISION_ACTION_LABELS, DecisionForm, StageForm
+
+
+def _decision_form(idea, form=None) -> DecisionForm:
+    """The decision form offering only the decisions the table allows from this one."""
+    form = form or DecisionForm()
+    form.action.choices = choices(
+        [
+            (action, label)
+            for action, label in DECISION_ACTION_LABELS.items()
+            if idea.decision in states.DECISION_TRANSITIONS[action].sources
+        ]
+    )
+    return form
 
 
 def _decision_page(agency, idea, decision_form=None, stage_form=None, error=None, form=None):
@@ -20,14 +33,13 @@ def _decision_page(agency, idea, decision_form=None, stage_form=None, error=None
     stage_form.stage.choices = choices(
         [(s, states.STAGE_LABELS[s]) for s in states.allowed_next_stages(idea)]
     )
+    decision_form = _decision_form(idea, decision_form)
     context = {
         "agency": agency,
         "idea": idea,
-        "decision_form": decision_form or DecisionForm(),
+        "decision_form": decision_form,
         "stage_form": stage_form,
-        "decisions_open": [
-            a for a, t in states.DECISION_TRANSITIONS.items() if idea.decision in t.sources
-        ],
+        "decisions_open": bool(decision_form.action.choices),
         "can_manage": can_manage_agency(current_user, agency),
         "can_decide": can_decide_idea(current_user, idea),
     }
@@ -41,7 +53,7 @@ def _decision_page(agency, idea, decision_form=None, stage_form=None, error=None
 def decision(slug: str, idea_id: int):
     agency = agency_for_staff(slug)
     idea = idea_of(agency, idea_id)
-    form = DecisionForm()
+    form = _decision_form(idea)
     if not form.is_submitted():
         return _decision_page(agency, idea, form)
     require(can_decide_idea(current_user, idea))

@@ -114,12 +114,20 @@ class ChallengeForm(Form):
     submit = SubmitField(_l("Save"))
 
 
+DECISION_ACTION_LABELS = {
+    "shortlist": _l("Shortlist"),
+    "accept": _l("Accept"),
+    "decline": _l("Decline"),
+}
+
+
 class DecisionForm(Form):
+    # The view offers only the decisions open from the idea's current one; any other
+    # that is sent is refused by the decision table, with its own message.
     action = RadioField(
         _l("Decision"),
-        choices=choices(
-            [("shortlist", _l("Shortlist")), ("accept", _l("Accept")), ("decline", _l("Decline"))]
-        ),
+        choices=choices(DECISION_ACTION_LABELS),
+        validate_choice=False,
         validators=[DataRequired(_l("Choose a decision."))],
     )
     response = TextAreaField(
@@ -139,7 +147,10 @@ class DecisionForm(Form):
 class StageForm(Form):
     stage = SelectField(_l("New stage"), choices=choices(states.STAGE_LABELS))
     note = TextAreaField(
-        _l("Public note"), validators=[Optional(), _max(NOTE_MAX)], render_kw={"rows": 3}
+        _l("Public note"),
+        description=_l("Required when the idea goes back to an earlier stage."),
+        validators=[Optional(), _max(NOTE_MAX)],
+        render_kw={"rows": 3},
     )
     external_ref = StringField(
         _l("Reference in your own system (optional)"),
