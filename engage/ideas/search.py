@@ -76,6 +76,19 @@ def _fts5_query(terms: list[str]) -> str:
     return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+def _pg_params(terms: list[str]) -> dict:
+    return {
+        "config": PG_CONFIG,
+        "terms": " ".join(terms),
+        "options": PG_HEADLINE,
+        "title_options": PG_TITLE,
+    }
+
+
+def _fts5_params(terms: list[str], weights: str) -> dict:
+    return {"query": _fts5_query(terms), "weights": weights, "start": START, "stop": STOP}
+
+
 def search_ideas(
     terms: list[str], *, challenge_id: int | None, limit: int, offset: int
 ) -> list[IdeaHit]:
@@ -115,12 +128,7 @@ def search_ideas(
                 LIMIT :limit OFFSET :offset
             ) AS hits
             ORDER BY hits.rank DESC, hits.id DESC"""
-        params |= {
-            "config": PG_CONFIG,
-            "terms": " ".join(terms),
-            "options": PG_HEADLINE,
-            "title_options": PG_TITLE,
-        }
+        params |= _pg_params(terms)
     else:
         sql = f"""
             SELECT ideas.id,
@@ -137,12 +145,7 @@ def search_ideas(
             ORDER BY idea_search.rank
             LIMIT :limit OFFSET :offset"""
         # FTS5 sorts by its own rank column: snippets are made for the page's rows only.
-        params |= {
-            "query": _fts5_query(terms),
-            "weights": "bm25(10.0, 1.0, 5.0)",
-            "start": START,
-            "stop": STOP,
-        }
+        params |= _fts5_params(terms, "bm25(10.0, 1.0, 5.0)")  # title, body, tags
     return [
         IdeaHit(
             id=row[0],
@@ -178,12 +181,7 @@ def search_challenges(terms: list[str], *, limit: int) -> list[ChallengeHit]:
                 LIMIT :limit
             ) AS hits
             ORDER BY hits.rank DESC, hits.id DESC"""
-        params |= {
-            "config": PG_CONFIG,
-            "terms": " ".join(terms),
-            "options": PG_HEADLINE,
-            "title_options": PG_TITLE,
-        }
+        params |= _pg_params(terms)
     else:
         sql = """
             SELECT challenges.slug, highlight(challenge_search, 0, :start, :stop),
@@ -194,12 +192,7 @@ def search_challenges(terms: list[str], *, limit: int) -> list[ChallengeHit]:
                 AND challenges.published_at IS NOT NULL
             ORDER BY challenge_search.rank
             LIMIT :limit"""
-        params |= {
-            "query": _fts5_query(terms),
-            "weights": "bm25(10.0, 5.0, 1.0)",
-            "start": START,
-            "stop": STOP,
-        }
+        params |= _fts5_params(terms, "bm25(10.0, 5.0, 1.0)")  # title, summary, body
     return [
         ChallengeHit(slug=row[0], title=highlighted(row[1]), snippet=highlighted(row[2]))
         for row in db.session.execute(text(sql), params)
