@@ -27,10 +27,15 @@ def agency_for_staff(slug: str) -> Agency:
     return agency
 
 
-def agency_for_admin(slug: str) -> Agency:
-    agency = agency_for_staff(slug)
+def require_admin(agency: Agency) -> None:
+    """403 unless the person runs the agency (its staff may look, not change)."""
     if not can_manage_agency(current_user, agency):
         abort(403, description=_("Only the agency's admins can do this."))
+
+
+def agency_for_admin(slug: str) -> Agency:
+    agency = agency_for_staff(slug)
+    require_admin(agency)
     return agency
 
 

@@ -19,6 +19,7 @@ from engage.web.workspace.base import (
     apply_change,
     bp,
     owned,
+    require_admin,
 )
 from engage.web.workspace.forms import InviteForm, RoleForm
 
@@ -29,8 +30,8 @@ from engage.web.workspace.forms import InviteForm, RoleForm
 def team(slug: str):
     agency = agency_for_staff(slug)
     form = InviteForm()
-    if form.is_submitted() and not can_manage_agency(current_user, agency):
-        abort(403, description=_("Only the agency's admins can do this."))
+    if form.is_submitted():
+        require_admin(agency)
     if form.validate_on_submit():
         try:
             services.invite_member(current_user, agency, form.email.data, form.role.data)
